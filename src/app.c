@@ -1,0 +1,106 @@
+#include "config.h"
+#include "app.h"
+#include "docio.h"
+#include "errcode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *app_data_dir(const char *data_opt)
+{
+	struct sbuf b = { 0 };
+	const char *e;
+	if (data_opt && *data_opt)
+		return xstrdup(data_opt);
+	if ((e = getenv("IKEN_DATA")) && *e)
+		return xstrdup(e);
+	if ((e = getenv("XDG_DATA_HOME")) && *e)
+		sbuf_printf(&b, "%s/iken", e);
+	else
+		sbuf_printf(&b, "%s/.local/share/iken", (e = getenv("HOME")) && *e ? e : ".");
+	return sbuf_take(&b);
+}
+
+/* Each form's index="…" fields feed the store's secondary indexes. */
+static void register_indexes(struct app *a)
+{
+	for (size_t i = 0; i < a->fs->nforms; i++) {
+		const struct form *f = a->fs->forms[i];
+		struct store_index_spec spec = { .form = f->id };
+		for (size_t j = 0; j < f->nfields; j++) {
+			const struct field *fld = &f->fields[j];
+			if (!fld->index)
+				continue;
+			if (strcmp(fld->index, "insured") == 0)
+				spec.insured = fld->id;
+			else if (strcmp(fld->index, "kana") == 0)
+				spec.kana = fld->id;
+			else if (strcmp(fld->index, "date") == 0)
+				spec.date = fld->id;
+		}
+		store_set_index(a->st, &spec);
+	}
+}
+
+int app_open(const char *data_opt, const char *forms_opt, struct app **out, struct sbuf *err)
+{
+	struct app *a = xcalloc(1, sizeof(*a));
+	const char *forms = forms_opt && *forms_opt ? forms_opt : forms_dir_default();
+	int rc = formset_load(forms, &a->fs, err);
+	*out = NULL;
+	if (rc)
+		goto fail;
+	a->data_dir = app_data_dir(data_opt);
+	rc = store_open(a->data_dir, &a->st);
+	if (rc) {
+		sbuf_printf(err, "%s: %s\n", a->data_dir, iken_strerror(rc));
+		goto fail;
+	}
+	register_indexes(a);
+	a->user = iken_user();
+	*out = a;
+	return 0;
+fail:
+	app_close(a);
+	return rc;
+}
+
+void app_close(struct app *a)
+{
+	if (!a)
+		return;
+	if (a->st)
+		store_close(a->st);
+	formset_free(a->fs);
+	free(a->data_dir);
+	free(a);
+}
+
+struct user_ctx {
+	const struct form *f;
+	const char *login;
+	struct record *rec;
+};
+
+static int find_user(struct store_txn *t, void *vctx)
+{
+	struct user_ctx *c = vctx;
+	uint64_t id;
+	int rc = docio_find_key(t, c->f, c->login, &id);
+	return rc ? rc : store_rec_get(t, id, &c->rec);
+}
+
+int app_current_user(struct app *a, struct record **out)
+{
+	struct user_ctx c = { formset_get(a->fs, "user"), a->user, NULL };
+	if (!c.f)
+		return IKEN_ENOTFOUND;
+	int rc = store_read(a->st, find_user, &c);
+	*out = c.rec;
+	return rc;
+}
+
+const char *app_role(const struct record *user)
+{
+	return rec_val(user, "role");
+}

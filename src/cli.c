@@ -1,0 +1,498 @@
+#include "config.h"
+#include "cli.h"
+#include "app.h"
+#include "charset.h"
+#include "docio.h"
+#include "errcode.h"
+#include "i18n.h"
+#include "wareki.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct cli {
+	const char *data;
+	const char *forms;
+	struct app *app;
+};
+
+static const char usage_text[] = N_(
+"Usage: iken [--data DIR] [--forms DIR] COMMAND [ARGS]\n"
+"\n"
+"Commands:\n"
+"  init                          create the data store; the current user becomes admin\n"
+"  import FORM FILE.csv [--skip-invalid]\n"
+"                                check and import records (all or nothing)\n"
+"  check FORM FILE.csv           check records without importing them\n"
+"  export FORM [--status S]      write records as CSV (header row of field ids)\n"
+"  list FORM [--query Q] [--status S]\n"
+"                                list records; Q: insured number, kana prefix, date or\n"
+"                                date range FROM..TO (和暦 accepted)\n"
+"  show ID                       show one record with item numbers and labels\n"
+"  status                        count records by form and status\n"
+"\n"
+"Forms: ikensho (opinion), seikyu (invoice), applicant, user, settings.\n"
+"Statuses: draft final queued published accepted rejected.\n"
+"\n"
+"Options:\n"
+"  --data DIR     data directory (default $IKEN_DATA, else $XDG_DATA_HOME/iken)\n"
+"  --forms DIR    form files (default: the installed forms)\n"
+"  -h, --help     show this help\n"
+"  -V, --version  show the version\n"
+"\n"
+"Exit status: 0 success, 1 problems in the data, 2 usage, 3 store or I/O error.\n");
+
+/* fmt is one of this file's translated messages with one %s. */
+static int usage_error(const char *fmt, const char *arg)
+{
+	struct sbuf b = { 0 };
+	const char *pct = strstr(fmt, "%s");
+	if (pct)
+		sbuf_printf(&b, "%.*s%s%s", (int)(pct - fmt), fmt, arg ? arg : "", pct + 2);
+	else
+		sbuf_puts(&b, fmt);
+	fprintf(stderr, "iken: %s", b.s);
+	sbuf_free(&b);
+	fprintf(stderr, "\n%s\n", _("Try 'iken --help'."));
+	return EXIT_USAGE;
+}
+
+static int exit_for(int rc)
+{
+	if (rc == 0)
+		return EXIT_OK;
+	if (rc == IKEN_EDATA || rc == IKEN_ECSV || rc == IKEN_EUTF8 || rc == IKEN_ECONFLICT ||
+	    rc == IKEN_ENOTFOUND || rc == IKEN_ESTATE || rc == IKEN_EPERM)
+		return EXIT_DATA;
+	return EXIT_IO;
+}
+
+static int open_app(struct cli *c)
+{
+	struct sbuf err = { 0 };
+	int rc = app_open(c->data, c->forms, &c->app, &err);
+	if (rc) {
+		fputs(err.s ? err.s : "", stderr);
+		if (rc == IKEN_EFORM)
+			fprintf(stderr, "iken: %s\n", _("the form files have errors; iken does not start"));
+		else if (rc == IKEN_ESCHEMA)
+			fprintf(stderr, "iken: %s\n", iken_strerror(rc));
+	}
+	sbuf_free(&err);
+	return rc ? EXIT_IO : 0;
+}
+
+static const struct form *need_form(struct cli *c, const char *id)
+{
+	const struct form *f = formset_get(c->app->fs, id);
+	if (!f)
+		fprintf(stderr, "iken: %s: %s\n", id, _("no such form"));
+	return f;
+}
+
+static int parse_status(const char *s, int *out)
+{
+	enum rec_status st;
+	if (rec_status_parse(s, &st))
+		return usage_error(_("unknown status '%s' (draft final queued published accepted rejected)"), s);
+	*out = (int)st;
+	return 0;
+}
+
+/* --- init --- */
+
+struct init_ctx {
+	const struct form *uf;
+	const char *login;
+	int created;
+};
+
+static int init_txn(struct store_txn *t, void *vctx)
+{
+	struct init_ctx *c = vctx;
+	uint64_t id;
+	c->created = 0;
+	if (docio_find_key(t, c->uf, c->login, &id) == 0)
+		return 0;
+	struct record *r = rec_new(c->uf->id, c->uf->layout_version);
+	rec_set(r, "login", c->login);
+	rec_set(r, "role", "3");
+	rec_set(r, "name", c->login);
+	int rc = store_rec_insert(t, r, c->login);
+	rec_free(r);
+	c->created = rc == 0;
+	return rc;
+}
+
+static int cmd_init(struct cli *c, int argc, char **argv)
+{
+	if (argc > 1)
+		return usage_error(_("init takes no arguments: %s"), argv[1]);
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	struct init_ctx ic = { formset_get(c->app->fs, "user"), c->app->user, 0 };
+	if (ic.uf)
+		rc = store_write(c->app->st, init_txn, &ic);
+	if (rc) {
+		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
+		return exit_for(rc);
+	}
+	printf(_("data store ready: %s\n"), c->app->data_dir);
+	if (ic.created)
+		printf(_("user %s registered as admin\n"), ic.login);
+	return EXIT_OK;
+}
+
+/* --- import / check --- */
+
+static int import_or_check(struct cli *c, int argc, char **argv, int check_only)
+{
+	static const struct option opts[] = {
+		{ "skip-invalid", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned flags = check_only ? IMPORT_CHECK_ONLY : 0;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 's' && !check_only)
+			flags |= IMPORT_SKIP_INVALID;
+		else
+			return usage_error(_("unknown option for %s"), argv[0]);
+	}
+	if (argc - optind != 2)
+		return usage_error(_("%s needs FORM and FILE.csv"), argv[0]);
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	const struct form *f = need_form(c, argv[optind]);
+	if (!f)
+		return EXIT_USAGE;
+	char *buf;
+	size_t len;
+	rc = read_file(argv[optind + 1], DOCIO_MAX_FILE, &buf, &len);
+	if (rc) {
+		fprintf(stderr, "iken: %s: %s\n", argv[optind + 1], iken_strerror(rc));
+		return EXIT_IO;
+	}
+	struct sbuf report = { 0 };
+	struct import_result res;
+	rc = docio_import(c->app->st, c->app->fs, f, buf, len, flags, c->app->user, &report, &res);
+	free(buf);
+	fputs(report.s ? report.s : "", rc ? stderr : stdout);
+	sbuf_free(&report);
+	if (rc && rc != IKEN_EDATA && rc != IKEN_ECSV && rc != IKEN_ELIMIT)
+		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
+	if (check_only)
+		printf(_("%zu records checked, %zu with errors\n"), res.rows, res.invalid);
+	else if (res.imported || !res.invalid)
+		printf(_("%zu records imported, %zu skipped\n"), res.imported, res.rows - res.imported);
+	else
+		fprintf(stderr, _("nothing imported: %zu of %zu records have errors\n"), res.invalid,
+			res.rows);
+	return rc == IKEN_ELIMIT ? EXIT_DATA : exit_for(rc);
+}
+
+static int cmd_import(struct cli *c, int argc, char **argv)
+{
+	return import_or_check(c, argc, argv, 0);
+}
+
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	return import_or_check(c, argc, argv, 1);
+}
+
+/* --- export --- */
+
+static int cmd_export(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int status = -1, o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != 's')
+			return usage_error(_("unknown option for %s"), argv[0]);
+		if (parse_status(optarg, &status))
+			return EXIT_USAGE;
+	}
+	if (argc - optind != 1)
+		return usage_error(_("%s needs FORM"), argv[0]);
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	const struct form *f = need_form(c, argv[optind]);
+	if (!f)
+		return EXIT_USAGE;
+	struct sbuf out = { 0 };
+	rc = docio_export(c->app->st, f, status, &out);
+	if (!rc && fwrite(out.s, 1, out.len, stdout) != out.len)
+		rc = -5; /* EIO */
+	sbuf_free(&out);
+	if (rc)
+		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
+	return exit_for(rc);
+}
+
+/* --- list --- */
+
+static int query_from(const char *q, struct store_query *sq, char from[9], char to[9])
+{
+	char today[9];
+	iken_ymd(iken_now(), today);
+	const char *dots = strstr(q, "..");
+	if (dots) {
+		char *a = xstrndup(q, (size_t)(dots - q));
+		int rc = (*a && wareki_parse(a, today, from)) || (dots[2] && wareki_parse(dots + 2, today, to));
+		sq->date_from = *a ? from : NULL;
+		sq->date_to = dots[2] ? to : NULL;
+		free(a);
+		return rc ? -1 : 0;
+	}
+	size_t n = strlen(q);
+	if (n == 10 && strspn(q, "0123456789") == n) {
+		sq->insured = q;
+		return 0;
+	}
+	if (*q && charset_is_kana(q)) {
+		sq->kana = q;
+		return 0;
+	}
+	if (wareki_parse(q, today, from) == 0) {
+		sq->date_from = sq->date_to = from;
+		return 0;
+	}
+	return -1;
+}
+
+struct list_ctx {
+	const struct form *f;
+	struct store_query q;
+};
+
+static int list_txn(struct store_txn *t, void *vctx)
+{
+	struct list_ctx *c = vctx;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int rc = store_find(t, &c->q, &ids, &n);
+	/* The columns: the indexed fields and the first text field (a name) of the form. */
+	const struct field *cols[4] = { 0 };
+	size_t ncols = 0;
+	for (size_t i = 0; i < c->f->nfields && ncols < 3; i++)
+		if (c->f->fields[i].index)
+			cols[ncols++] = &c->f->fields[i];
+	for (size_t i = 0; i < c->f->nfields; i++)
+		if (c->f->fields[i].type == FT_TEXT && !c->f->fields[i].fill &&
+		    !c->f->fields[i].prefill) {
+			cols[ncols++] = &c->f->fields[i];
+			break;
+		}
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct record *r;
+		rc = store_rec_get(t, ids[i], &r);
+		if (rc)
+			break;
+		printf("%llu\t%s\tr%u", (unsigned long long)r->id, rec_status_name(r->status), r->revision);
+		for (size_t k = 0; k < ncols; k++)
+			printf("\t%s", rec_val(r, cols[k]->id));
+		printf("\n");
+		rec_free(r);
+	}
+	free(ids);
+	return rc;
+}
+
+static int cmd_list(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "query", required_argument, NULL, 'q' },
+		{ "status", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *query = NULL;
+	int status = -1, o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'q')
+			query = optarg;
+		else if (o == 's') {
+			if (parse_status(optarg, &status))
+				return EXIT_USAGE;
+		} else
+			return usage_error(_("unknown option for %s"), argv[0]);
+	}
+	if (argc - optind != 1)
+		return usage_error(_("%s needs FORM"), argv[0]);
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	struct list_ctx lc = { need_form(c, argv[optind]), { 0 } };
+	if (!lc.f)
+		return EXIT_USAGE;
+	char from[9], to[9];
+	lc.q.form = lc.f->id;
+	lc.q.status = status;
+	if (query && query_from(query, &lc.q, from, to))
+		return usage_error(_("cannot read the query '%s': give an insured number (10 digits), a kana prefix, a date or FROM..TO"), query);
+	rc = store_read(c->app->st, list_txn, &lc);
+	if (rc)
+		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
+	return exit_for(rc);
+}
+
+/* --- show --- */
+
+static void print_value(const struct field *fld, const char *v)
+{
+	char w[64];
+	if (!*v)
+		return;
+	if ((fld->type == FT_DATE || fld->type == FT_PDATE) &&
+	    wareki_format(v, WAREKI_LONG, w, sizeof(w)) == 0) {
+		printf("%s (%s)", v, w);
+		return;
+	}
+	if (fld->type == FT_CODE) {
+		const struct code *code = codelist_find(fld->codes, v);
+		if (code) {
+			printf("%s %s", v, iken_lang_ja() ? code->label : code->label_en);
+			return;
+		}
+	}
+	for (const char *p = v; *p; p++)
+		if (*p == '\n')
+			fputs("\n      ", stdout);
+		else
+			putchar(*p);
+}
+
+static int cmd_show(struct cli *c, int argc, char **argv)
+{
+	uint64_t id;
+	if (argc != 2 || parse_u64(argv[1], &id))
+		return usage_error(_("show needs a record ID (a number): %s"), argc > 1 ? argv[1] : "");
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	struct record *r;
+	rc = store_get(c->app->st, id, &r);
+	if (rc) {
+		fprintf(stderr, "iken: %s: %s\n", argv[1], iken_strerror(rc));
+		return exit_for(rc);
+	}
+	const struct form *f = formset_get(c->app->fs, r->form);
+	char cr[15], up[15];
+	iken_ymdhms((time_t)r->created, cr);
+	iken_ymdhms((time_t)r->updated, up);
+	int ja = iken_lang_ja();
+	printf("id %llu  form %s  status %s  revision %u\n", (unsigned long long)r->id, r->form,
+	       rec_status_name(r->status), r->revision);
+	printf("created %s by %s  updated %s by %s\n", cr, r->created_by, up, r->updated_by);
+	for (size_t i = 0; f && i < f->nfields; i++) {
+		const struct field *fld = &f->fields[i];
+		printf("%4d %s: ", fld->no, ja ? fld->label : fld->label_en);
+		print_value(fld, rec_val(r, fld->id));
+		printf("\n");
+	}
+	rec_free(r);
+	return EXIT_OK;
+}
+
+/* --- status --- */
+
+struct status_ctx {
+	const struct formset *fs;
+};
+
+static int status_txn(struct store_txn *t, void *vctx)
+{
+	struct status_ctx *c = vctx;
+	printf("%-10s", "form");
+	for (int s = 0; s < ST__COUNT; s++)
+		printf(" %9s", rec_status_name((enum rec_status)s));
+	printf(" %9s\n", "total");
+	for (size_t i = 0; i < c->fs->nforms; i++) {
+		const struct form *f = c->fs->forms[i];
+		size_t total = 0;
+		printf("%-10s", f->id);
+		for (int s = 0; s < ST__COUNT; s++) {
+			size_t n = 0;
+			int rc = store_count(t, f->id, s, &n);
+			if (rc)
+				return rc;
+			total += n;
+			printf(" %9zu", n);
+		}
+		printf(" %9zu\n", total);
+	}
+	return 0;
+}
+
+static int cmd_status(struct cli *c, int argc, char **argv)
+{
+	if (argc > 1)
+		return usage_error(_("status takes no arguments: %s"), argv[1]);
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	printf(_("data: %s\n"), c->app->data_dir);
+	struct status_ctx sc = { c->app->fs };
+	rc = store_read(c->app->st, status_txn, &sc);
+	if (rc)
+		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
+	return exit_for(rc);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+} commands[] = {
+	{ "init", cmd_init },
+	{ "import", cmd_import },
+	{ "check", cmd_check },
+	{ "export", cmd_export },
+	{ "list", cmd_list },
+	{ "show", cmd_show },
+	{ "status", cmd_status },
+};
+
+int cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "forms", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c = { 0 };
+	int o;
+	while ((o = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd': c.data = optarg; break;
+		case 'f': c.forms = optarg; break;
+		case 'h': fputs(_(usage_text), stdout); return EXIT_OK;
+		case 'V': printf("iken %s\n", PACKAGE_VERSION); return EXIT_OK;
+		default: return usage_error("%s", _("unknown option"));
+		}
+	}
+	if (optind >= argc)
+		return usage_error("%s", _("a command is needed"));
+	const char *name = argv[optind];
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(commands[i].name, name) == 0) {
+			int rc = commands[i].fn(&c, argc - optind, argv + optind);
+			app_close(c.app);
+			return rc;
+		}
+	}
+	return usage_error(_("unknown command '%s'"), name);
+}

@@ -1,0 +1,61 @@
+/* Small shared helpers: checked allocation, growable string buffer, the clock. */
+#ifndef IKEN_UTIL_H
+#define IKEN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <time.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that aborts on out-of-memory (no caller can do better). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Growable NUL-terminated byte buffer. Zero-initialise, then sbuf_free() the contents. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+void sbuf_add(struct sbuf *b, const void *p, size_t n);
+void sbuf_puts(struct sbuf *b, const char *s);
+void sbuf_putc(struct sbuf *b, char c);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap);
+void sbuf_reset(struct sbuf *b);
+/* Hands the string to the caller (who frees it); the buffer is empty afterwards. */
+char *sbuf_take(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+
+/* The current time; IKEN_TEST_NOW (YYYYMMDDHHMMSS, local time, or Unix seconds) fixes it for tests. */
+time_t iken_now(void);
+/* Local date of t as YYYYMMDD into out[9]. */
+void iken_ymd(time_t t, char out[9]);
+/* Local time of t as YYYYMMDDHHMMSS into out[15]. */
+void iken_ymdhms(time_t t, char out[15]);
+
+/* Login name of the Unix user running the program (IKEN_TEST_USER overrides for tests). */
+const char *iken_user(void);
+
+/* 1 when the user's messages should be Japanese (LC_MESSAGES/LANG start with "ja"). */
+int iken_lang_ja(void);
+
+/* Reads a whole file up to max bytes; *out is NUL-terminated and freed by the caller.
+ * Returns 0, -errno, or IKEN_ELIMIT when the file is larger than max. */
+int read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Writes a file atomically: temporary name in the same folder, fsync, rename, fsync of the
+ * folder. mode is the new file's permission bits. Returns 0 or -errno. */
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+/* Creates a directory and its parents with the given mode; existing ones are fine. */
+int mkdir_p(const char *path, unsigned mode);
+
+/* Parses a decimal unsigned integer that must fill the whole string. */
+int parse_u64(const char *s, uint64_t *out);
+
+#endif
