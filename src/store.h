@@ -4,7 +4,12 @@
  *
  * All access goes through transactions run by store_write()/store_read(): the callback may be
  * run more than once (the map is grown and the transaction retried when LMDB reports it full), so
- * it must not have side effects outside the transaction before it returns. */
+ * it must not have side effects outside the transaction before it returns. Transactions do not
+ * nest (-EDEADLK). Once a call inside a transaction fails in LMDB itself (not just "not found"),
+ * every later call in it fails the same way and the transaction is not committed.
+ *
+ * Open a directory once per process: LMDB forbids two environments on the same files in one
+ * process (its locks are per process). Other processes may open it at the same time. */
 #ifndef IKEN_STORE_H
 #define IKEN_STORE_H
 
@@ -18,13 +23,17 @@ struct store;
 struct store_txn;
 
 /* Opens (creating when needed) the store in dir: directory 0700, files 0600. Refuses a store
- * written by a newer schema (IKEN_ESCHEMA) and migrates an older one. */
+ * written by a newer schema (IKEN_ESCHEMA) and migrates an older one; IKEN_EDATA for an
+ * unreadable schema version. *out is NULL on failure. */
 int store_open(const char *dir, struct store **out);
 void store_close(struct store *st);
 const char *store_dir(const struct store *st);
 
-/* Which field of a form feeds which index; fields may be NULL. Strings are copied.
- * Set before records of the form are written. */
+/* Which field of a form feeds which index; fields may be NULL. Strings are copied. A form
+ * without a spec has only the status index. The spec is kept in the store and is what every
+ * process indexes the form with; the next transaction applies a new or changed one (rebuilding
+ * the form's keys), so it may be set before or after records of the form exist. Empty values
+ * are not indexed. */
 struct store_index_spec {
 	const char *form;
 	const char *insured; /* exact match: 被保険者番号 */
@@ -44,10 +53,12 @@ int store_read(struct store *st, store_fn fn, void *ctx);
 /* *out is the caller's, freed with rec_free(). IKEN_ENOTFOUND when absent. */
 int store_rec_get(struct store_txn *t, uint64_t id, struct record **out);
 /* Stores a new record: assigns r->id, revision 1, created/updated = now, created_by/updated_by =
- * user. The record stays the caller's. */
+ * user (these are written into r only when the writes succeed). The record stays the caller's.
+ * IKEN_EDATA for an empty form id or a bad status. */
 int store_rec_insert(struct store_txn *t, struct record *r, const char *user);
 /* Replaces record r->id when its stored revision is still base_rev (else IKEN_ECONFLICT and
- * nothing changes); sets revision base_rev+1, updated, updated_by in r. */
+ * nothing changes, r included); sets revision base_rev+1, updated, updated_by in r, and takes
+ * created/created_by from the stored record. IKEN_ENOTFOUND when absent. */
 int store_rec_update(struct store_txn *t, struct record *r, uint32_t base_rev, const char *user);
 int store_rec_delete(struct store_txn *t, uint64_t id);
 
@@ -55,32 +66,36 @@ struct store_query {
 	const char *form;      /* required */
 	int status;            /* -1 any, else enum rec_status */
 	const char *insured;   /* exact, or NULL */
-	const char *kana;      /* prefix, or NULL */
+	const char *kana;      /* prefix (bytes of the UTF-8 value), or NULL */
 	const char *date_from; /* YYYYMMDD inclusive, or NULL */
-	const char *date_to;
+	const char *date_to;   /* inclusive, or NULL */
 };
-/* Ids of the matching records, ascending; read from the indexes only. *ids is the caller's. */
+/* Ids of the matching records (all criteria given; NULL or "" = not asked), ascending; read from
+ * the indexes only. Indexed values are compared on their first 256 bytes. *ids is the caller's
+ * (never NULL on success, even when *n is 0). */
 int store_find(struct store_txn *t, const struct store_query *q, uint64_t **ids, size_t *n);
 /* Number of records of a form with a status (-1: any), from the status index. */
 int store_count(struct store_txn *t, const char *form, int status, size_t *n);
 
 /* --- named tables: "queue", "envelopes", "results", "sendlog", "recvlog", "autosave",
- *     "quarantine", "misc". Unknown names give IKEN_ENOTFOUND. --- */
+ *     "quarantine", "misc". Unknown names give IKEN_ENOTFOUND; keys are 1..511 bytes (else
+ *     IKEN_ELIMIT). --- */
 int store_kv_put(struct store_txn *t, const char *table, const void *k, size_t kl,
 		 const void *v, size_t vl);
 /* *v is a copy, NUL-terminated, the caller's. IKEN_ENOTFOUND when absent. */
 int store_kv_get(struct store_txn *t, const char *table, const void *k, size_t kl,
 		 void **v, size_t *vl);
 int store_kv_del(struct store_txn *t, const char *table, const void *k, size_t kl);
-/* Calls cb for every key starting with prefix, in key order; stops early when cb returns
- * non-zero and returns that value. */
+/* Calls cb for every key starting with prefix (pl 0: every key), in key order; stops early when
+ * cb returns non-zero and returns that value. k and v are valid during the call only; cb may
+ * write to the table (e.g. delete the key it was given). */
 typedef int (*store_kv_cb)(const void *k, size_t kl, const void *v, size_t vl, void *ctx);
 int store_kv_scan(struct store_txn *t, const char *table, const void *prefix, size_t pl,
 		  store_kv_cb cb, void *ctx);
 /* Next value of a named counter (starts at 1). */
 int store_seq_next(struct store_txn *t, const char *name, uint64_t *out);
 
-/* --- one-transaction conveniences --- */
+/* --- one-transaction conveniences (on failure, r keeps the metadata it had) --- */
 int store_get(struct store *st, uint64_t id, struct record **out);
 int store_insert(struct store *st, struct record *r, const char *user);
 int store_update(struct store *st, struct record *r, uint32_t base_rev, const char *user);
