@@ -57,6 +57,12 @@ int app_open(const char *data_opt, const char *forms_opt, struct app **out, stru
 		goto fail;
 	}
 	register_indexes(a);
+	struct sbuf tpath = { 0 };
+	sbuf_printf(&tpath, "%s/terminal.xml", forms);
+	rc = terminal_conf_load(tpath.s, &a->tc, err);
+	sbuf_free(&tpath);
+	if (rc)
+		goto fail;
 	a->user = iken_user();
 	*out = a;
 	return 0;
@@ -71,6 +77,7 @@ void app_close(struct app *a)
 		return;
 	if (a->st)
 		store_close(a->st);
+	terminal_conf_free(a->tc);
 	formset_free(a->fs);
 	free(a->data_dir);
 	free(a);
@@ -103,4 +110,80 @@ int app_current_user(struct app *a, struct record **out)
 const char *app_role(const struct record *user)
 {
 	return rec_val(user, "role");
+}
+
+struct settings_ctx {
+	const struct form *f;
+	struct record *rec;
+};
+
+static int find_settings(struct store_txn *t, void *vctx)
+{
+	struct settings_ctx *c = vctx;
+	uint64_t id;
+	int rc = docio_find_key(t, c->f, "", &id);
+	return rc ? rc : store_rec_get(t, id, &c->rec);
+}
+
+int app_settings(struct app *a, struct record **out)
+{
+	struct settings_ctx c = { formset_get(a->fs, "settings"), NULL };
+	*out = NULL;
+	if (!c.f)
+		return IKEN_ENOTFOUND;
+	int rc = store_read(a->st, find_settings, &c);
+	*out = c.rec;
+	return rc;
+}
+
+static char *dir_setting(struct app *a, const struct record *s, const char *id, const char *dflt)
+{
+	const char *v = s ? rec_val(s, id) : "";
+	struct sbuf b = { 0 };
+	if (!*v)
+		v = dflt;
+	if (v[0] == '/')
+		sbuf_puts(&b, v);
+	else
+		sbuf_printf(&b, "%s/%s", a->data_dir, v);
+	return sbuf_take(&b);
+}
+
+static int int_setting(const struct record *s, const char *id, int dflt)
+{
+	uint64_t v;
+	if (!s || parse_u64(rec_val(s, id), &v) || v == 0 || v > 100000)
+		return dflt;
+	return (int)v;
+}
+
+int app_term_conf(struct app *a, struct term_conf *tc)
+{
+	struct record *s = NULL;
+	int rc = app_settings(a, &s);
+	if (rc && rc != IKEN_ENOTFOUND)
+		return rc;
+	memset(tc, 0, sizeof(*tc));
+	tc->req = dir_setting(a, s, "req_dir", "terminal/req");
+	tc->res = dir_setting(a, s, "res_dir", "terminal/res");
+	tc->archive = dir_setting(a, s, "archive_dir", "archive");
+	tc->quarantine = dir_setting(a, s, "quarantine_dir", "quarantine");
+	tc->clinic_code = xstrdup(s ? rec_val(s, "clinic_code") : "");
+	tc->poll_seconds = int_setting(s, "poll_seconds", 10);
+	tc->wait_hours = int_setting(s, "result_wait_hours", 24);
+	const char *st = getenv("IKEN_STABLE_SECONDS");
+	uint64_t v;
+	tc->stable_seconds = st && parse_u64(st, &v) == 0 && v < 3600 ? (int)v : 2;
+	rec_free(s);
+	return 0;
+}
+
+void term_conf_clear(struct term_conf *tc)
+{
+	free(tc->req);
+	free(tc->res);
+	free(tc->archive);
+	free(tc->quarantine);
+	free(tc->clinic_code);
+	memset(tc, 0, sizeof(*tc));
 }

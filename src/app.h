@@ -3,6 +3,7 @@
 #ifndef IKEN_APP_H
 #define IKEN_APP_H
 
+#include "envelope.h"
 #include "form.h"
 #include "record.h"
 #include "store.h"
@@ -12,7 +13,23 @@ struct app {
 	struct formset *fs;
 	struct store *st;
 	const char *user;   /* Unix login */
+	struct terminal_conf *tc; /* names of the terminal exchange (forms/terminal.xml) */
 };
+
+/* The terminal folders and timings from the settings record; relative paths are taken from the
+ * data directory. Defaults: terminal/req, terminal/res, archive, quarantine; 10 s; 24 h. */
+struct term_conf {
+	char *req, *res, *archive, *quarantine;
+	char *clinic_code;
+	int poll_seconds;
+	int wait_hours;
+	int stable_seconds; /* a result file must be this old and unchanged before it is read */
+};
+/* Reads the settings into tc (cleared with term_conf_clear()). */
+int app_term_conf(struct app *a, struct term_conf *tc);
+void term_conf_clear(struct term_conf *tc);
+/* The settings record (caller frees), or IKEN_ENOTFOUND before settings were imported. */
+int app_settings(struct app *a, struct record **out);
 
 /* Data directory: data_opt, else $IKEN_DATA, else $XDG_DATA_HOME/iken, else ~/.local/share/iken.
  * The caller frees the result. */

@@ -2,12 +2,18 @@
 #include "cli.h"
 #include "app.h"
 #include "charset.h"
+#include "csvrec.h"
 #include "docio.h"
 #include "errcode.h"
 #include "i18n.h"
+#include "audit.h"
+#include "inbox.h"
+#include "outbox.h"
 #include "wareki.h"
 
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +26,9 @@ struct cli {
 };
 
 static const char usage_text[] = N_(
-"Usage: iken [--data DIR] [--forms DIR] COMMAND [ARGS]\n"
+"Usage: iken [--data DIR] [--forms DIR] [COMMAND [ARGS]]\n"
+"\n"
+"Without a command (or with 'ui') iken opens its screens.\n"
 "\n"
 "Commands:\n"
 "  init                          create the data store; the current user becomes admin\n"
@@ -33,6 +41,15 @@ static const char usage_text[] = N_(
 "                                date range FROM..TO (和暦 accepted)\n"
 "  show ID                       show one record with item numbers and labels\n"
 "  status                        count records by form and status\n"
+"  send ID...|--all              finalize (opinions: doctors only), queue and publish\n"
+"  queue                         show the send queue: state, attempts, last error\n"
+"  cancel ID                     cancel a queued document before it is published\n"
+"  poll [--daemon] [--force]     publish what is due and import results (once, or as a\n"
+"                                service every poll_seconds)\n"
+"  results [--since DATE] [--status S]\n"
+"                                imported results with reception numbers and errors\n"
+"  envelope FILE.xml             decode an envelope: header, CSV items with labels, problems\n"
+"  log [send|receive]            the send or receive log (evidence of transmission)\n"
 "\n"
 "Forms: ikensho (opinion), seikyu (invoice), applicant, user, settings.\n"
 "Statuses: draft final queued published accepted rejected.\n"
@@ -140,6 +157,15 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
 		return exit_for(rc);
+	}
+	/* the local stand-ins for the terminal folders (a clinic's settings name its mount) */
+	struct term_conf tcf;
+	if (app_term_conf(c->app, &tcf) == 0) {
+		const char *dirs[] = { tcf.req, tcf.res };
+		for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+			if (strncmp(dirs[i], c->app->data_dir, strlen(c->app->data_dir)) == 0)
+				mkdir_p(dirs[i], 0755);
+		term_conf_clear(&tcf);
 	}
 	printf(_("data store ready: %s\n"), c->app->data_dir);
 	if (ic.created)
@@ -451,10 +477,408 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 	return exit_for(rc);
 }
 
+/* --- send, queue, cancel, poll, results, envelope, log --- */
+
+static int parse_ids(int argc, char **argv, int first, uint64_t **ids, size_t *n)
+{
+	*ids = xcalloc((size_t)argc + 1, sizeof(**ids));
+	*n = 0;
+	for (int i = first; i < argc; i++) {
+		if (parse_u64(argv[i], &(*ids)[*n]))
+			return usage_error(_("not a document ID: %s"), argv[i]);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int cmd_send(struct cli *c, int argc, char **argv)
+{
+	int all = argc == 2 && strcmp(argv[1], "--all") == 0;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	if (!all && (argc < 2 || parse_ids(argc, argv, 1, &ids, &n))) {
+		free(ids);
+		return argc < 2 ? usage_error("%s", _("send needs document IDs or --all")) : EXIT_USAGE;
+	}
+	int rc = open_app(c);
+	if (!rc) {
+		struct sbuf report = { 0 };
+		rc = outbox_send(c->app, ids, n, all, &report);
+		fputs(report.s ? report.s : "", stdout);
+		sbuf_free(&report);
+		rc = exit_for(rc);
+	}
+	free(ids);
+	return rc;
+}
+
+struct queue_ctx {
+	int wait_hours;
+	int64_t now;
+	size_t n;
+};
+
+static int print_entry(const struct q_entry *e, void *vctx)
+{
+	struct queue_ctx *q = vctx;
+	char t[15];
+	iken_ymdhms((time_t)(e->published ? e->published : e->created), t);
+	printf("%llu\t%s\t%s\t%s\t%u\t%s\t%s%s%s\n", (unsigned long long)e->doc_id, e->form,
+	       e->file_id, q_entry_display_state(e, q->wait_hours, q->now), e->tries, t,
+	       e->reception_no && *e->reception_no ? e->reception_no : "-",
+	       e->last_error && *e->last_error ? "\t" : "", e->last_error ? e->last_error : "");
+	q->n++;
+	return 0;
+}
+
+static int cmd_queue(struct cli *c, int argc, char **argv)
+{
+	if (argc > 1)
+		return usage_error(_("queue takes no arguments: %s"), argv[1]);
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	struct term_conf tcf;
+	app_term_conf(c->app, &tcf);
+	struct queue_ctx q = { tcf.wait_hours, (int64_t)iken_now(), 0 };
+	term_conf_clear(&tcf);
+	printf("# doc\tform\tfile id\tstate\tfailures\ttime\treception\tlast error\n");
+	rc = outbox_scan(c->app, 0, print_entry, &q);
+	return exit_for(rc);
+}
+
+static int cmd_cancel(struct cli *c, int argc, char **argv)
+{
+	uint64_t id;
+	if (argc != 2 || parse_u64(argv[1], &id))
+		return usage_error(_("cancel needs one document ID: %s"), argc > 1 ? argv[1] : "");
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	struct sbuf report = { 0 };
+	rc = outbox_cancel(c->app, id, &report);
+	fputs(report.s ? report.s : "", rc ? stderr : stdout);
+	sbuf_free(&report);
+	return exit_for(rc);
+}
+
+static volatile sig_atomic_t stop_daemon;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_daemon = 1;
+}
+
+/* One pass: publish what is due (retries after a failure), then import results. */
+static int poll_once(struct cli *c, int force)
+{
+	struct sbuf report = { 0 };
+	size_t published = 0;
+	struct poll_stats ps;
+	int rc = outbox_publish_due(c->app, force, &published, &report);
+	int rc2 = inbox_poll(c->app, &ps, &report);
+	fputs(report.s ? report.s : "", stdout);
+	fflush(stdout);
+	sbuf_free(&report);
+	return rc2 ? rc2 : rc;
+}
+
+static int cmd_poll(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int daemon = 0, force = 0, o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'd')
+			daemon = 1;
+		else if (o == 'f')
+			force = 1;
+		else
+			return usage_error(_("unknown option for %s"), argv[0]);
+	}
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	if (!daemon)
+		return exit_for(poll_once(c, force));
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	while (!stop_daemon) {
+		struct term_conf tcf;
+		app_term_conf(c->app, &tcf);
+		int every = tcf.poll_seconds;
+		term_conf_clear(&tcf);
+		poll_once(c, 0);
+		for (int i = 0; i < every * 10 && !stop_daemon; i++)
+			usleep(100000);
+	}
+	return EXIT_OK;
+}
+
+struct results_ctx {
+	struct app *a;
+	int64_t since;
+	const char *status;
+	size_t n;
+};
+
+static void print_errors(const struct form *f, const char *errors)
+{
+	int ja = iken_lang_ja();
+	const char *p = errors;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (t1 && t2) {
+			*t1 = *t2 = '\0';
+			int no = atoi(line);
+			const struct field *fld = NULL;
+			for (size_t i = 0; f && i < f->nfields; i++)
+				if (f->fields[i].no == no)
+					fld = &f->fields[i];
+			if (fld)
+				printf(ja ? "    項目%d (%s): %s [%s]\n" : "    item %d (%s): %s [%s]\n", no,
+				       ja ? fld->label : fld->label_en, t2 + 1, t1 + 1);
+			else
+				printf(ja ? "    項目%d: %s [%s]\n" : "    item %d: %s [%s]\n", no, t2 + 1,
+				       t1 + 1);
+		}
+		free(line);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static int print_result(const struct stored_result *r, void *vctx)
+{
+	struct results_ctx *c = vctx;
+	if (r->received < c->since || (c->status && strcmp(c->status, r->status) != 0))
+		return 0;
+	char t[15];
+	iken_ymdhms((time_t)r->received, t);
+	printf("%s\t%llu\t%s\t%s\t%s\t%s\t%s\n", t, (unsigned long long)r->doc_id, r->form,
+	       r->file_id, r->status, *r->reception_no ? r->reception_no : "-",
+	       *r->message ? r->message : "");
+	print_errors(formset_get(c->a->fs, r->form), r->errors);
+	c->n++;
+	return 0;
+}
+
+static int print_quarantined(const struct quarantined *q, void *vctx)
+{
+	struct results_ctx *c = vctx;
+	if (q->time < c->since || (c->status && strcmp(c->status, "quarantined") != 0))
+		return 0;
+	char t[15];
+	iken_ymdhms((time_t)q->time, t);
+	printf("%s\t-\t-\t%s\tquarantined\t-\t%s\n", t, q->file, q->reason);
+	return 0;
+}
+
+static int cmd_results(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "status", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct results_ctx rc_ = { NULL, 0, NULL, 0 };
+	int o;
+	char today[9], ymd[9];
+	iken_ymd(iken_now(), today);
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 's') {
+			if (wareki_parse(optarg, today, ymd))
+				return usage_error(_("not a date: %s"), optarg);
+			struct tm tm = { 0 };
+			sscanf(ymd, "%4d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+			tm.tm_year -= 1900;
+			tm.tm_mon -= 1;
+			tm.tm_isdst = -1;
+			rc_.since = (int64_t)mktime(&tm);
+		} else if (o == 't') {
+			if (strcmp(optarg, "accepted") && strcmp(optarg, "rejected") &&
+			    strcmp(optarg, "error") && strcmp(optarg, "quarantined"))
+				return usage_error(_("unknown result status '%s' (accepted rejected error quarantined)"), optarg);
+			rc_.status = optarg;
+		} else
+			return usage_error(_("unknown option for %s"), argv[0]);
+	}
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	rc_.a = c->app;
+	printf("# received\tdoc\tform\tfile id\tresult\treception\tmessage\n");
+	rc = inbox_scan(c->app, print_result, &rc_);
+	if (!rc)
+		rc = inbox_quarantine_scan(c->app, print_quarantined, &rc_);
+	return exit_for(rc);
+}
+
+struct describe_row {
+	struct record *rec;
+	size_t ncols;
+};
+
+static int describe_on_row(const struct csv_row *row, void *vctx)
+{
+	struct describe_row *d = vctx;
+	d->ncols = row->n;
+	return 0;
+}
+
+/* Prints an envelope for support staff: header, every CSV item with number and label, and every
+ * problem the checks find in it. Returns 0 when the envelope has no problem. */
+static int describe_envelope(struct app *a, const char *buf, size_t len, struct sbuf *out)
+{
+	struct envelope_hdr h = { 0 };
+	struct sbuf csv = { 0 }, err = { 0 };
+	struct docio_rows rows = { 0 };
+	int ja = iken_lang_ja(), bad = 0;
+	int rc = envelope_parse(a->tc, buf, len, &h, &csv, &err);
+	if (rc) {
+		sbuf_printf(out, ja ? "封筒を読めません: %s\n" : "cannot read the envelope: %s\n",
+			    err.s ? err.s : iken_strerror(rc));
+		goto cleanup;
+	}
+	sbuf_printf(out, "MedicalInstitutionCode  %s\nArbitraryFileIdentifier %s\n"
+			 "CreationDateTime        %s\nDocumentClassification  %s\n"
+			 "CharacterCodeIdentifier %s\nInsurerNumber           %s\n"
+			 "InsuredNumber           %s\nLayoutVersion           %s\n",
+		    h.clinic_code ? h.clinic_code : "", h.file_id ? h.file_id : "",
+		    h.created ? h.created : "", h.doc_class ? h.doc_class : "",
+		    h.charset ? h.charset : "", h.insurer_no ? h.insurer_no : "",
+		    h.insured_no ? h.insured_no : "", h.layout_version ? h.layout_version : "");
+	const struct form *f = NULL;
+	for (size_t i = 0; i < a->fs->nforms; i++)
+		if (a->fs->forms[i]->env_doc_class && h.doc_class &&
+		    strcmp(a->fs->forms[i]->env_doc_class, h.doc_class) == 0)
+			f = a->fs->forms[i];
+	if (!f) {
+		sbuf_printf(out, ja ? "文書種別 %s の様式がありません\n" : "no form for document class %s\n",
+			    h.doc_class ? h.doc_class : "");
+		rc = IKEN_EDATA;
+		goto cleanup;
+	}
+	/* the CSV has no header: give it the form's, then read it as an import file */
+	struct sbuf file = { 0 };
+	docio_header_csv(f, &file);
+	sbuf_add(&file, csv.s ? csv.s : "", csv.len);
+	struct describe_row dr = { NULL, 0 };
+	csvrec_parse(csv.s ? csv.s : "", csv.len, describe_on_row, &dr, NULL);
+	if (dr.ncols != f->nfields) {
+		sbuf_printf(out, ja ? "列の数が %zu です (様式 %s は %zu 項目)\n" :
+				      "the record has %zu columns (form %s has %zu items)\n",
+			    dr.ncols, f->id, f->nfields);
+		bad = 1;
+	}
+	rc = docio_parse(f, file.s, file.len, &rows, &err);
+	sbuf_free(&file);
+	if (rc || rows.n != 1) {
+		sbuf_printf(out, ja ? "CSV を読めません: %s\n" : "cannot read the CSV: %s\n",
+			    err.s ? err.s : "");
+		rc = IKEN_EDATA;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < f->nfields; i++)
+		sbuf_printf(out, "%4d %s: %s\n", f->fields[i].no,
+			    ja ? f->fields[i].label : f->fields[i].label_en,
+			    rec_val(rows.recs[0], f->fields[i].id));
+	struct problems ps = { 0 };
+	char today[9];
+	iken_ymd(iken_now(), today);
+	check_record(a->fs, f, rows.recs[0], CHECK_SEND, today, &ps);
+	for (size_t i = 0; i < ps.n; i++) {
+		sbuf_puts(out, ja ? "問題: " : "problem: ");
+		docio_problem_line(&ps.v[i], out);
+		sbuf_putc(out, '\n');
+	}
+	if (ps.nerrors)
+		bad = 1;
+	problems_free(&ps);
+	rc = bad ? IKEN_EDATA : 0;
+cleanup:
+	docio_rows_free(&rows);
+	envelope_hdr_clear(&h);
+	sbuf_free(&csv);
+	sbuf_free(&err);
+	return rc;
+}
+
+static int cmd_envelope(struct cli *c, int argc, char **argv)
+{
+	if (argc != 2)
+		return usage_error("%s", _("envelope needs FILE.xml"));
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	char *buf;
+	size_t len;
+	rc = read_file(argv[1], ENVELOPE_MAX_FILE, &buf, &len);
+	if (rc) {
+		fprintf(stderr, "iken: %s: %s\n", argv[1], iken_strerror(rc));
+		return EXIT_IO;
+	}
+	struct sbuf out = { 0 };
+	rc = describe_envelope(c->app, buf, len, &out);
+	fputs(out.s ? out.s : "", stdout);
+	sbuf_free(&out);
+	free(buf);
+	return rc ? EXIT_DATA : EXIT_OK;
+}
+
+static int print_audit(const struct audit_entry *e, void *ctx)
+{
+	(void)ctx;
+	printf("%s\t%s\t%s\t%s\t%s\n", e->time, e->user, e->file, e->sha256, e->outcome);
+	return 0;
+}
+
+struct log_ctx {
+	enum audit_log log;
+};
+
+static int log_txn(struct store_txn *t, void *vctx)
+{
+	struct log_ctx *l = vctx;
+	return audit_scan(t, l->log, print_audit, NULL);
+}
+
+static int cmd_log(struct cli *c, int argc, char **argv)
+{
+	struct log_ctx l = { AUDIT_SEND };
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "send") && strcmp(argv[1], "receive")))
+		return usage_error("%s", _("log takes send or receive"));
+	if (argc == 2 && strcmp(argv[1], "receive") == 0)
+		l.log = AUDIT_RECV;
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	printf("# time\tuser\tfile\tsha256\toutcome\n");
+	return exit_for(store_read(c->app->st, log_txn, &l));
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct cli *c, int argc, char **argv);
 } commands[] = {
+	{ "send", cmd_send },
+	{ "queue", cmd_queue },
+	{ "cancel", cmd_cancel },
+	{ "poll", cmd_poll },
+	{ "results", cmd_results },
+	{ "envelope", cmd_envelope },
+	{ "log", cmd_log },
 	{ "init", cmd_init },
 	{ "import", cmd_import },
 	{ "check", cmd_check },
@@ -464,7 +888,7 @@ static const struct {
 	{ "status", cmd_status },
 };
 
-int cli_main(int argc, char **argv)
+int cli_main(int argc, char **argv, int (*ui_entry)(struct app *a))
 {
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' },
@@ -484,8 +908,15 @@ int cli_main(int argc, char **argv)
 		default: return usage_error("%s", _("unknown option"));
 		}
 	}
-	if (optind >= argc)
-		return usage_error("%s", _("a command is needed"));
+	if (optind >= argc || strcmp(argv[optind], "ui") == 0) {
+		if (!ui_entry)
+			return usage_error("%s", _("a command is needed"));
+		int rc = open_app(&c);
+		if (!rc)
+			rc = ui_entry(c.app);
+		app_close(c.app);
+		return rc;
+	}
 	const char *name = argv[optind];
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(commands[i].name, name) == 0) {

@@ -145,6 +145,21 @@ int docio_parse(const struct form *f, const char *buf, size_t len, struct docio_
 	return rc;
 }
 
+void docio_prefill(const struct form *f, struct record *r, const char *source,
+		   const struct record *src, const char *today_ymd, int overwrite)
+{
+	size_t sl = strlen(source);
+	for (size_t i = 0; i < f->nfields; i++) {
+		const struct field *fld = &f->fields[i];
+		if (!fld->prefill || (!overwrite && *rec_val(r, fld->id)))
+			continue;
+		if (strcmp(source, "today") == 0 && strcmp(fld->prefill, "today") == 0)
+			rec_set(r, fld->id, today_ymd);
+		else if (src && strncmp(fld->prefill, source, sl) == 0 && fld->prefill[sl] == '.')
+			rec_set(r, fld->id, rec_val(src, fld->prefill + sl + 1));
+	}
+}
+
 void docio_problem_line(const struct problem *p, struct sbuf *out)
 {
 	int ja = iken_lang_ja();

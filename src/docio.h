@@ -49,6 +49,12 @@ int docio_import(struct store *st, const struct formset *fs, const struct form *
 /* Writes the export file (header + one row per record, ascending id) of form f; status -1 = all. */
 int docio_export(struct store *st, const struct form *f, int status, struct sbuf *out);
 
+/* Copies into r every field whose prefill names source ("settings", "user", "applicant",
+ * "opinion") from the named field of src; "today" prefills take today_ymd when source is
+ * "today" (src may then be NULL). Fields with a value already are kept unless overwrite. */
+void docio_prefill(const struct form *f, struct record *r, const char *source,
+		   const struct record *src, const char *today_ymd, int overwrite);
+
 /* Formats one problem as "item no (label): message" in the user's language. */
 void docio_problem_line(const struct problem *p, struct sbuf *out);
 

@@ -241,22 +241,12 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
+int file_write_sync(const char *path, const void *data, size_t len, unsigned mode)
 {
-	struct sbuf tmp = { 0 };
-	const char *slash = strrchr(path, '/');
-	/* A dot-name in the same folder: readers of the folder ignore it, rename() is atomic. */
-	if (slash)
-		sbuf_printf(&tmp, "%.*s/.%s.tmp.%ld", (int)(slash - path), path, slash + 1,
-			    (long)getpid());
-	else
-		sbuf_printf(&tmp, ".%s.tmp.%ld", path, (long)getpid());
 	int rc = 0;
-	int fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = -errno;
-		goto cleanup;
-	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
 	const char *p = data;
 	size_t left = len;
 	while (left) {
@@ -274,13 +264,56 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
 		rc = -errno;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
-	if (!rc && rename(tmp.s, path) < 0)
+	return rc;
+}
+
+int file_rename_sync(const char *from, const char *to)
+{
+	if (rename(from, to) < 0)
+		return -errno;
+	return fsync_dir_of(to);
+}
+
+int file_move(const char *from, const char *to)
+{
+	if (rename(from, to) == 0)
+		return fsync_dir_of(to);
+	if (errno != EXDEV)
+		return -errno;
+	char *data;
+	size_t len;
+	struct sbuf tmp = { 0 };
+	int rc = read_file(from, (size_t)1 << 30, &data, &len);
+	if (rc)
+		return rc;
+	sbuf_printf(&tmp, "%s.part", to);
+	rc = file_write_sync(tmp.s, data, len, 0600);
+	free(data);
+	if (!rc)
+		rc = file_rename_sync(tmp.s, to);
+	if (!rc && unlink(from) < 0)
 		rc = -errno;
 	if (rc)
 		unlink(tmp.s);
+	sbuf_free(&tmp);
+	return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+	struct sbuf tmp = { 0 };
+	const char *slash = strrchr(path, '/');
+	/* A dot-name in the same folder: readers of the folder ignore it, rename() is atomic. */
+	if (slash)
+		sbuf_printf(&tmp, "%.*s/.%s.tmp.%ld", (int)(slash - path), path, slash + 1,
+			    (long)getpid());
 	else
-		rc = fsync_dir_of(path);
-cleanup:
+		sbuf_printf(&tmp, ".%s.tmp.%ld", path, (long)getpid());
+	int rc = file_write_sync(tmp.s, data, len, mode);
+	if (!rc)
+		rc = file_rename_sync(tmp.s, path);
+	if (rc)
+		unlink(tmp.s);
 	sbuf_free(&tmp);
 	return rc;
 }

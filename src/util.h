@@ -52,6 +52,14 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
  * folder. mode is the new file's permission bits. Returns 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
+/* The two halves of write_file_atomic, for callers that record progress in between (the send
+ * queue): file_write_sync writes and fsyncs path (created or truncated); file_rename_sync renames
+ * from → to and fsyncs the destination folder. Both return 0 or -errno. */
+int file_write_sync(const char *path, const void *data, size_t len, unsigned mode);
+int file_rename_sync(const char *from, const char *to);
+/* Moves a file to another folder: rename, or copy + fsync + unlink across file systems. */
+int file_move(const char *from, const char *to);
+
 /* Creates a directory and its parents with the given mode; existing ones are fine. */
 int mkdir_p(const char *path, unsigned mode);
 

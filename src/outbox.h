@@ -1,0 +1,66 @@
+/* The send queue: finalize (確定), queue, publish envelopes atomically into the terminal's request
+ * folder, retry with backoff, cancel before publication, and the history of every attempt.
+ *
+ * Publication never leaves a partial file under a final name and never publishes a document
+ * twice, even when killed at any point: the envelope is written under a dot-name and fsynced, the
+ * queue entry marked "publishing", the file renamed into place; whether the dot-file still exists
+ * tells a later run on which side of the rename a killed publisher stopped. */
+#ifndef IKEN_OUTBOX_H
+#define IKEN_OUTBOX_H
+
+#include <stdint.h>
+#include "app.h"
+
+enum q_state {
+	Q_QUEUED,      /* waiting to be published (after a failure: retrying with backoff) */
+	Q_CLAIMED,     /* a publisher is writing the temporary file */
+	Q_PUBLISHING,  /* the temporary file is complete; rename in progress */
+	Q_PUBLISHED,   /* in the request folder; waiting for the result */
+	Q_ACCEPTED,
+	Q_REJECTED,
+	Q_CANCELLED,
+	Q__COUNT
+};
+const char *q_state_name(enum q_state s);
+
+/* One attempt to send one document. */
+struct q_entry {
+	char *file_id;        /* ArbitraryFileIdentifier, unique per attempt */
+	uint64_t doc_id;
+	char *form;
+	enum q_state state;
+	unsigned tries;       /* failed publications */
+	int64_t created, next_try, published, resulted, claimed_at;
+	long claim_pid;
+	char *file_name;      /* request file name */
+	char *sha256;         /* of the envelope's exact bytes */
+	char *last_error;
+	char *reception_no;
+	char *pair;           /* invoice: the opinion's file id; opinion: "" */
+	char *user;
+};
+void q_entry_clear(struct q_entry *e);
+/* "publish-failed" for a queued entry with failures, "waiting-long" for a published entry older
+ * than wait_hours, else the state name. */
+const char *q_entry_display_state(const struct q_entry *e, int wait_hours, int64_t now);
+
+/* Finalizes (when not final yet: checks, and for an opinion the user must be a doctor), queues and
+ * publishes the documents. all: every draft or final document whose checks pass. Reports one
+ * line per document to report. Returns 0 when every named document was queued, IKEN_EDATA or
+ * IKEN_EPERM when some were not (they are left as they were). */
+int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sbuf *report);
+/* Publishes every queued entry that is due (force: ignore the backoff), after finishing what a
+ * killed publisher left. Returns the number published in *published. */
+int outbox_publish_due(struct app *a, int force, size_t *published, struct sbuf *report);
+/* Cancels the queued (not yet published) attempt of a document; IKEN_ESTATE otherwise. */
+int outbox_cancel(struct app *a, uint64_t doc_id, struct sbuf *report);
+/* Calls cb for every queue entry (newest last); doc_id 0 = all documents. */
+int outbox_scan(struct app *a, uint64_t doc_id, int (*cb)(const struct q_entry *e, void *ctx),
+		void *ctx);
+/* The entry of one attempt; IKEN_ENOTFOUND. */
+int outbox_get(struct store_txn *t, const char *file_id, struct q_entry *out);
+/* The same in a transaction of its own; *out cleared with q_entry_clear(). */
+int outbox_entry(struct app *a, const char *file_id, struct q_entry *out);
+int outbox_put(struct store_txn *t, const struct q_entry *e);
+
+#endif

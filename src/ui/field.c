@@ -1,0 +1,2 @@
+/* field editing */
+#include "config.h"

@@ -1,0 +1,3 @@
+#ifndef IKEN_UI_FIELD_H
+#define IKEN_UI_FIELD_H
+#endif

@@ -1,0 +1,378 @@
+#include "config.h"
+#include "ui/ui.h"
+#include "ui/draw.h"
+#include "charset.h"
+#include "errcode.h"
+#include "inbox.h"
+#include "outbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Set by SIGHUP/SIGTERM: the loop saves drafts and restores the terminal. */
+static volatile sig_atomic_t got_stop;
+static int curses_on;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	got_stop = 1;
+}
+
+/* A crash still gives the terminal back. */
+static void on_crash(int sig)
+{
+	if (curses_on)
+		endwin();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+const char *ui_role(const struct ui *ui)
+{
+	return ui->user ? app_role(ui->user) : "";
+}
+
+void ui_message(struct ui *ui, int error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ui->message, sizeof(ui->message), fmt, ap);
+	va_end(ap);
+	ui->message_error = error;
+}
+
+static void layout(struct ui *ui)
+{
+	getmaxyx(stdscr, ui->rows, ui->cols);
+	if (ui->rows < 6)
+		ui->rows = 6;
+	if (ui->head) {
+		delwin(ui->head);
+		delwin(ui->body);
+		delwin(ui->msgw);
+		delwin(ui->bar);
+	}
+	ui->head = newwin(1, ui->cols, 0, 0);
+	ui->body = newwin(ui->rows - 3, ui->cols, 1, 0);
+	ui->msgw = newwin(1, ui->cols, ui->rows - 2, 0);
+	ui->bar = newwin(1, ui->cols, ui->rows - 1, 0);
+	keypad(ui->body, TRUE);
+}
+
+static void draw_head(struct ui *ui)
+{
+	WINDOW *w = ui->head;
+	werase(w);
+	wattrset(w, A_REVERSE);
+	draw_text(w, 0, 0, "", ui->cols, 1);
+	const char *title = ui->top && ui->top->ops->title ? ui->top->ops->title(ui->top) : "iken";
+	draw_textf(w, 0, 1, ui->cols / 2, "iken  %s", title);
+	char right[160];
+	const char *name = ui->user ? rec_val(ui->user, "name") : "";
+	snprintf(right, sizeof(right), "%s", name);
+	int rw = utf8_width(right);
+	if (rw < ui->cols / 2)
+		draw_text(w, 0, ui->cols - rw - 1, right, rw, 0);
+	wattrset(w, A_NORMAL);
+}
+
+static void draw_msg(struct ui *ui)
+{
+	werase(ui->msgw);
+	if (ui->message[0]) {
+		wattrset(ui->msgw, ui->message_error ? draw_attr(DR_ERROR) : (int)A_BOLD);
+		draw_text(ui->msgw, 0, 0, ui->message, ui->cols, 0);
+		wattrset(ui->msgw, A_NORMAL);
+	}
+}
+
+/* Test mode: IKEN_TEST_IDLE names a file that gets a new number every time the screen is up to
+ * date and iken waits for a key, so a test can wait for idleness instead of sleeping. */
+static void mark_idle(void)
+{
+	static unsigned long seq;
+	const char *path = getenv("IKEN_TEST_IDLE");
+	if (!path || !*path)
+		return;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%lu\n", ++seq);
+	write_file_atomic(path, buf, (size_t)n, 0600);
+}
+
+static void paint(struct ui *ui, int all)
+{
+	struct view *v = ui->top;
+	if (all)
+		draw_head(ui);
+	werase(ui->body);
+	v->cursor_y = v->cursor_x = -1;
+	if (v->ops->draw)
+		v->ops->draw(v, ui->body);
+	draw_msg(ui);
+	draw_fkeys(ui->bar, ui->cols, v->ops->fkeys, ui->ja);
+	wnoutrefresh(ui->head);
+	wnoutrefresh(ui->msgw);
+	wnoutrefresh(ui->bar);
+	if (v->cursor_y >= 0) {
+		curs_set(1);
+		wmove(ui->body, v->cursor_y, v->cursor_x);
+	} else {
+		curs_set(0);
+	}
+	wnoutrefresh(ui->body);
+	doupdate();
+}
+
+int ui_push(struct ui *ui, const struct view_ops *ops, void *arg)
+{
+	struct view *v = xcalloc(1, sizeof(*v));
+	v->ops = ops;
+	v->ui = ui;
+	v->below = ui->top;
+	int rc = ops->open ? ops->open(v, arg) : 0;
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	ui->top = v;
+	return 0;
+}
+
+static void pop(struct ui *ui)
+{
+	struct view *v = ui->top;
+	if (!v)
+		return;
+	if (v->ops->close)
+		v->ops->close(v);
+	ui->top = v->below;
+	free(v);
+}
+
+/* Reads one key: Esc followed by a digit is a function key (Esc 0 = F10, Esc - = F11,
+ * Esc = = F12) for terminals without them; Esc Esc is Back. */
+static int read_key(struct ui *ui, int *is_key, wint_t *ch)
+{
+	wtimeout(ui->body, 1000);
+	int r = wget_wch(ui->body, ch);
+	if (r == ERR)
+		return ERR;
+	*is_key = r == KEY_CODE_YES;
+	if (*is_key || *ch != 27)
+		return OK;
+	wint_t c2;
+	wtimeout(ui->body, 300);
+	r = wget_wch(ui->body, &c2);
+	if (r == ERR)
+		return OK; /* a lone Esc */
+	if (r == OK && c2 >= '1' && c2 <= '9') {
+		*is_key = 1;
+		*ch = (wint_t)KEY_F((int)(c2 - '0'));
+	} else if (r == OK && (c2 == '0' || c2 == '-' || c2 == '=')) {
+		*is_key = 1;
+		*ch = (wint_t)KEY_F(c2 == '0' ? 10 : c2 == '-' ? 11 : 12);
+	} else if (r == OK && c2 == 27) {
+		*is_key = 1;
+		*ch = (wint_t)KEY_F(2);
+	}
+	return OK;
+}
+
+/* A modal line editor on the message line (search terms, answers). */
+char *ui_prompt(struct ui *ui, const char *prompt, const char *initial)
+{
+	struct sbuf text = { 0 };
+	sbuf_puts(&text, initial ? initial : "");
+	for (;;) {
+		werase(ui->msgw);
+		wattrset(ui->msgw, A_BOLD);
+		int pw = draw_text(ui->msgw, 0, 0, prompt, ui->cols / 2, 0);
+		wattrset(ui->msgw, A_NORMAL);
+		int tw = utf8_width(text.s ? text.s : "");
+		const char *shown = text.s ? text.s : "";
+		int avail = ui->cols - pw - 2;
+		/* keep the end of the text (where the cursor is) visible */
+		while (tw > avail && *shown) {
+			const char *p = shown;
+			int32_t cp = utf8_next(&p, shown + strlen(shown));
+			tw -= cp >= 0 ? cp_width((uint32_t)cp) : 1;
+			shown = p;
+		}
+		draw_text(ui->msgw, 0, pw + 1, shown, avail, 0);
+		curs_set(1);
+		wmove(ui->msgw, 0, pw + 1 + tw);
+		wnoutrefresh(ui->msgw);
+		doupdate();
+		mark_idle();
+		int is_key = 0;
+		wint_t ch = 0;
+		wtimeout(ui->msgw, -1);
+		keypad(ui->msgw, TRUE);
+		int r = wget_wch(ui->msgw, &ch);
+		if (got_stop || r == ERR) {
+			sbuf_free(&text);
+			return NULL;
+		}
+		is_key = r == KEY_CODE_YES;
+		enum action a = action_for_key(is_key, (unsigned)ch);
+		if (!is_key && ch == 27) {
+			sbuf_free(&text);
+			ui->message[0] = '\0';
+			return NULL;
+		}
+		if (a == ACT_NEXT_FIELD || (is_key && ch == KEY_ENTER))
+			break;
+		if (a == ACT_BACKSPACE) {
+			/* drop the last whole character */
+			while (text.len && ((unsigned char)text.s[text.len - 1] & 0xC0) == 0x80)
+				text.len--;
+			if (text.len)
+				text.len--;
+			if (text.s)
+				text.s[text.len] = '\0';
+		} else if (!is_key && ch >= 0x20 && ch != 0x7f) {
+			utf8_put(&text, (uint32_t)ch);
+		}
+	}
+	ui->message[0] = '\0';
+	return sbuf_take(&text);
+}
+
+int ui_confirm(struct ui *ui, const char *question)
+{
+	struct sbuf q = { 0 };
+	sbuf_printf(&q, "%s %s", question, UI_T(ui, "(y/n)", "(y/n)"));
+	char *a = ui_prompt(ui, q.s, "");
+	sbuf_free(&q);
+	int yes = a && (a[0] == 'y' || a[0] == 'Y' || strncmp(a, "ｙ", 3) == 0 || strncmp(a, "はい", 6) == 0);
+	free(a);
+	return yes;
+}
+
+void ui_poll_now(struct ui *ui)
+{
+	struct sbuf report = { 0 };
+	size_t published = 0;
+	struct poll_stats ps;
+	outbox_publish_due(ui->app, 0, &published, &report);
+	inbox_poll(ui->app, &ps, &report);
+	if (published || ps.imported || ps.quarantined) {
+		ui->counts_changed = 1;
+		if (ps.imported)
+			ui_message(ui, 0, UI_T(ui, "送信結果を %zu 件取り込みました", "%zu result(s) imported"),
+				   ps.imported);
+		if (ps.quarantined)
+			ui_message(ui, 1, UI_T(ui, "読めない結果ファイルを %zu 件隔離しました (送信結果照会)",
+					       "%zu result file(s) quarantined (see results)"),
+				   ps.quarantined);
+	}
+	sbuf_free(&report);
+	ui->last_poll = time(NULL);
+}
+
+static int loop(struct ui *ui)
+{
+	int all = 1;
+	struct term_conf tcf;
+	app_term_conf(ui->app, &tcf);
+	int poll_every = tcf.poll_seconds;
+	term_conf_clear(&tcf);
+	while (ui->top && !got_stop) {
+		paint(ui, all);
+		all = 0;
+		mark_idle();
+		int is_key = 0;
+		wint_t ch = 0;
+		int r = read_key(ui, &is_key, &ch);
+		if (got_stop)
+			break;
+		int flags = 0;
+		if (r == ERR) {
+			if (ui->top->ops->tick)
+				flags |= ui->top->ops->tick(ui->top);
+			/* results come back while the screens are open; the counts follow */
+			if (!getenv("IKEN_TEST_NO_POLL") && time(NULL) - ui->last_poll >= poll_every) {
+				ui_poll_now(ui);
+				if (ui->counts_changed)
+					flags |= UI_ALL;
+			}
+			if (!flags)
+				continue;
+		} else if (is_key && ch == KEY_RESIZE) {
+			layout(ui);
+			all = 1;
+			continue;
+		} else {
+			enum action a = action_for_key(is_key, (unsigned)ch);
+			ui->message[0] = '\0';
+			if (a == ACT_REFRESH) {
+				clearok(curscr, TRUE);
+				all = 1;
+				continue;
+			}
+			flags = ui->top->ops->key(ui->top, a, is_key, ch);
+		}
+		if (flags & UI_QUIT)
+			break;
+		if (flags & UI_CLOSE) {
+			pop(ui);
+			flags |= UI_ALL;
+		}
+		if (flags & UI_ALL)
+			all = 1;
+	}
+	while (ui->top)
+		pop(ui);
+	return 0;
+}
+
+int ui_main(struct app *a)
+{
+	struct ui ui;
+	memset(&ui, 0, sizeof(ui));
+	ui.app = a;
+	ui.ja = iken_lang_ja();
+	if (app_current_user(a, &ui.user)) {
+		fprintf(stderr, ui.ja ? "iken: 利用者 %s は iken に登録されていません。管理者に登録を依頼してください (iken import user)\n" :
+					"iken: the Unix user %s is not registered in iken; ask the administrator to add you (iken import user)\n",
+			a->user);
+		return 1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGSEGV, on_crash);
+	signal(SIGBUS, on_crash);
+	signal(SIGABRT, on_crash);
+	signal(SIGFPE, on_crash);
+	signal(SIGPIPE, SIG_IGN);
+	if (!getenv("ESCDELAY"))
+		set_escdelay(100);
+	initscr();
+	curses_on = 1;
+	raw();
+	noecho();
+	nonl();
+	draw_init_colors(has_colors() && !getenv("NO_COLOR"));
+	layout(&ui);
+	ui_poll_now(&ui);
+	int rc = ui_push(&ui, &menu_view_ops, NULL);
+	if (!rc)
+		loop(&ui);
+	endwin();
+	curses_on = 0;
+	if (got_stop)
+		fprintf(stderr, "iken: %s\n", ui.ja ? "中断しました (入力中の下書きは保存されています)" :
+					       "stopped (drafts being typed were saved)");
+	rec_free(ui.user);
+	return 0;
+}
