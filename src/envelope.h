@@ -1,7 +1,9 @@
 /* Envelopes and results: the XML files exchanged through the terminal folder.
  * A request wraps one document: its sendable CSV record → Base64 → DocumentData of an XML
  * (UTF-8, no BOM) built with libxml2. A result tells whether the service accepted it.
- * Every element name, file-name part and code lives in forms/terminal.xml, never here. */
+ * Every element name, file-name part and record field it uses lives in forms/terminal.xml, never
+ * here; the result codes (SegmentOfResult, ProcessingResultStatus, CharacterCodeIdentifier) are
+ * the オンライン資格確認 conventions of the enums below. */
 #ifndef IKEN_ENVELOPE_H
 #define IKEN_ENVELOPE_H
 
@@ -68,10 +70,11 @@ int envelope_build(const struct terminal_conf *tc, const struct form *f, const s
 int envelope_parse(const struct terminal_conf *tc, const char *buf, size_t len,
 		   struct envelope_hdr *hdr, struct sbuf *csv, struct sbuf *err);
 
-/* Strict Base64 (RFC 4648, padding, no whitespace accepted on decode), appended to out. The
- * decoder refuses (IKEN_EDATA, out unchanged in length only on success) a length not a multiple
- * of 4, any character outside the alphabet, '=' anywhere but the last one or two places, and
- * non-zero bits after the last byte; it appends exactly the encoded bytes. */
+/* Strict Base64 (RFC 4648 alphabet, padding, no line breaks), appended to out. The decoder
+ * appends exactly the encoded bytes (no NUL padding) and refuses with IKEN_EDATA, leaving out as
+ * it was: a length not a multiple of 4, whitespace or any other character outside the
+ * alphabet, '=' anywhere but the last one or two places, and non-zero bits after the last byte
+ * (so that every byte string has one encoding). */
 void base64_encode(const void *data, size_t len, struct sbuf *out);
 int base64_decode(const char *s, size_t len, struct sbuf *out);
 
@@ -96,7 +99,8 @@ struct result {
 void result_clear(struct result *r);
 
 /* Parses a result file (UTF-8 or Shift_JIS as its XML declaration says, Shift_JIS read as its
- * Windows superset CP932; elements found by local name in any order below the root, the
+ * Windows superset CP932 and its text brought to the JIS X 0208 code points, 0x8160 as 〜;
+ * elements found by local name in any order below the root, the
  * header's ErrorCode/ErrorMessage outside ErrorList). ArbitraryFileIdentifier and
  * SegmentOfResult are required, the rest optional (NULL / 0 when absent); numbers must be whole
  * numbers. out is overwritten (clear it with result_clear()). Refuses DTDs, entities, network,

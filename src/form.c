@@ -35,7 +35,7 @@ static void xml_error(void *ctx, const xmlError *e)
 	if (!e || e->level == XML_ERR_WARNING)
 		return;
 	const char *msg = e->message ? e->message : "error";
-	size_t n = strlen(msg);
+	size_t n = strcspn(msg, "\n"); /* one line: libxml2 adds detail lines ("Bytes: 0x…") */
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
 	sbuf_printf(s->errs, "%s:%d: %.*s\n", e->file ? e->file : s->path, e->line, (int)n, msg);
@@ -346,7 +346,7 @@ static int resolve_ref(struct loader *ld, const char *s, int line, struct fref *
 	free(id);
 	if (!out->field)
 		return -1;
-	if (out->digit) {
+	if (br) {
 		enum ftype t = out->field->type;
 		int len = out->field->length;
 		if ((t != FT_BITS && t != FT_DIGITS) || out->digit < 1 || out->digit > len) {
@@ -898,6 +898,8 @@ int formset_load(const char *dir, struct formset **out, struct sbuf *errs)
 	for (size_t i = 0; i < nnames; i++) {
 		sbuf_reset(&path);
 		sbuf_printf(&path, "%s/%s", dir, names[i]);
+		if (strcmp(names[i], "terminal.xml") == 0)
+			continue; /* not a form: the exchange's names, loaded by envelope.c */
 		if (strcmp(names[i], "fees.xml") == 0) {
 			if (load_fees(path.s, schema.s, &fs->fees, errs))
 				rc = IKEN_EFORM;
