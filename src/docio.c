@@ -263,11 +263,14 @@ int docio_import(struct store *st, const struct formset *fs, const struct form *
 		check_record(fs, f, rows.recs[i], CHECK_STORED, today, &ps);
 		/* two rows of a master form with one key would silently overwrite each other */
 		if (f->kind != FORM_DOCUMENT && f->key)
-			for (size_t j = 0; j < i; j++)
-				if (strcmp(rec_val(rows.recs[j], f->key), rec_val(rows.recs[i], f->key)) == 0)
-					sbuf_printf(report, "line %zu: %s %s already appears on line %zu\n",
-						    rows.lines[i], f->key, rec_val(rows.recs[i], f->key),
-						    rows.lines[j]), ps.nerrors++;
+			for (size_t j = 0; j < i; j++) {
+				if (strcmp(rec_val(rows.recs[j], f->key), rec_val(rows.recs[i], f->key)))
+					continue;
+				sbuf_printf(report, "line %zu: %s %s already appears on line %zu\n",
+					    rows.lines[i], f->key, rec_val(rows.recs[i], f->key),
+					    rows.lines[j]);
+				ps.nerrors++;
+			}
 		for (size_t k = 0; k < ps.n; k++) {
 			sbuf_printf(report, "line %zu: ", rows.lines[i]);
 			docio_problem_line(&ps.v[k], report);

@@ -1,0 +1,112 @@
+/* make bench: speed and memory of what staff wait for, measured, never asserted.
+ * Imports N generated opinions through the real import path into a real store, exports them,
+ * runs index queries and the checks, and prints wall time per step and the peak resident size. */
+#include "config.h"
+#include "check.h"
+#include "docio.h"
+#include "form.h"
+#include "genlib.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long peak_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+struct find_ctx {
+	struct store_query *q;
+	uint64_t **ids;
+	size_t *n;
+};
+
+static int find_txn(struct store_txn *t, void *vctx)
+{
+	struct find_ctx *c = vctx;
+	return store_find(t, c->q, c->ids, c->n);
+}
+
+static int bench_find(struct store *s, struct store_query *q, uint64_t **ids, size_t *n)
+{
+	struct find_ctx c = { q, ids, n };
+	return store_read(s, find_txn, &c);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
+	struct sbuf err = { 0 }, csv = { 0 }, report = { 0 }, out = { 0 };
+	struct formset *fs;
+	if (formset_load(forms_dir_default(), &fs, &err)) {
+		fputs(err.s, stderr);
+		return 1;
+	}
+	const struct form *f = formset_get(fs, "ikensho");
+	char dir[] = "/tmp/iken-bench-XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	struct store *st;
+	if (store_open(dir, &st))
+		return 1;
+	struct store_index_spec spec = { "ikensho", "insured_no", "name_kana", "written_date" };
+	store_set_index(st, &spec);
+
+	double t0 = now_s();
+	struct gen g;
+	gen_seed(&g, 1);
+	docio_header_csv(f, &csv);
+	for (unsigned long i = 0; i < n; i++) {
+		struct record *r = gen_record(&g, fs, f, i);
+		docio_record_csv(f, r, 0, &csv);
+		rec_free(r);
+	}
+	double t1 = now_s();
+	struct import_result res;
+	int rc = docio_import(st, fs, f, csv.s, csv.len, 0, "bench", &report, &res);
+	double t2 = now_s();
+	docio_export(st, f, -1, &out);
+	double t3 = now_s();
+	size_t found = 0;
+	for (int q = 0; q < 100; q++) {
+		struct store_query sq = { .form = "ikensho", .status = -1, .kana = "テスト" };
+		uint64_t *ids = NULL;
+		size_t k = 0;
+		bench_find(st, &sq, &ids, &k);
+		found += k;
+		free(ids);
+	}
+	double t4 = now_s();
+	printf("records                 %lu\n", n);
+	printf("generate CSV            %.3f s (%zu bytes)\n", t1 - t0, csv.len);
+	printf("import (check + store)  %.3f s  %.0f records/s  rc=%d imported=%zu\n", t2 - t1,
+	       (double)n / (t2 - t1), rc, res.imported);
+	printf("export                  %.3f s  identical=%s\n", t3 - t2,
+	       out.len == csv.len && memcmp(out.s, csv.s, csv.len) == 0 ? "yes" : "no");
+	printf("100 kana-prefix queries %.3f s  (%zu hits)\n", t4 - t3, found);
+	printf("store map size          %zu KiB\n", store_map_size(st) / 1024);
+	printf("peak resident size      %ld KiB\n", peak_kib());
+	store_close(st);
+	formset_free(fs);
+	sbuf_free(&csv);
+	sbuf_free(&out);
+	sbuf_free(&report);
+	sbuf_free(&err);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : 1;
+}
+
