@@ -183,7 +183,7 @@ static int import_or_check(struct cli *c, int argc, char **argv, int check_only)
 	};
 	unsigned flags = check_only ? IMPORT_CHECK_ONLY : 0;
 	int o;
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 's' && !check_only)
 			flags |= IMPORT_SKIP_INVALID;
@@ -242,7 +242,7 @@ static int cmd_export(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int status = -1, o;
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o != 's')
 			return usage_error(_("unknown option for %s"), argv[0]);
@@ -345,7 +345,7 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	};
 	const char *query = NULL;
 	int status = -1, o;
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'q')
 			query = optarg;
@@ -592,7 +592,7 @@ static int cmd_poll(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int daemon = 0, force = 0, o;
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'd')
 			daemon = 1;
@@ -695,7 +695,7 @@ static int cmd_results(struct cli *c, int argc, char **argv)
 	int o;
 	char today[9], ymd[9];
 	iken_ymd(iken_now(), today);
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 's') {
 			if (wareki_parse(optarg, today, ymd))
