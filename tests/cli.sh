@@ -7,7 +7,8 @@ iken() { "$IKEN" --data "$D" "$@"; }
 # --- help, usage, exit codes ---
 run_ok "iken --help" "$IKEN" --help
 has "$TMP/out" "import FORM FILE.csv" "--help lists import"
-exit_is 2 "no command is a usage error" "$IKEN"
+IKEN_TEST_USER=stranger exit_is 1 "the screens refuse an unregistered Unix user" "$IKEN" --data "$TMP/d0"
+has "$TMP/err" "not registered" "with a clear message"
 exit_is 2 "unknown command" "$IKEN" frobnicate
 exit_is 2 "unknown status" iken export ikensho --status nonsense
 

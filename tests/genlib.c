@@ -461,9 +461,12 @@ void gen_value(struct gen *g, const struct form *f, const struct field *fld,
 		put_digits(g, out, 4, "0123456789");
 		break;
 	case SEM_INSURED_NO:
-	case SEM_CLINIC_CODE:
 		sbuf_puts(out, "99");
 		put_digits(g, out, 8, "0123456789");
+		break;
+	case SEM_CLINIC_CODE:
+		/* one test clinic: the settings and every document agree, as they do in a clinic */
+		sbuf_puts(out, GEN_CLINIC_CODE);
 		break;
 	case SEM_PERSON:
 		sbuf_printf(out, "%s　%s%u", PICK(g, family_kanji), PICK(g, given_kanji),
@@ -539,10 +542,9 @@ void gen_value(struct gen *g, const struct form *f, const struct field *fld,
 		sbuf_printf(out, "D%04u", gen_below(g, 10000));
 		break;
 	case SEM_PATH:
+		/* the terminal folders stay at their defaults under the data directory */
 		if (strcmp(fld->id, "pkcs11_module") == 0)
 			sbuf_puts(out, "/usr/lib/iken-test/pkcs11-test.so");
-		else
-			sbuf_printf(out, "/tmp/iken-test/%s", fld->id);
 		break;
 	case SEM_SECONDS:
 		sbuf_printf(out, "%u", 1 + gen_below(g, 60));

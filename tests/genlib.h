@@ -15,6 +15,8 @@
 
 /* The test clock: generated documents are written between 20260101 and 20260331. */
 #define GEN_TODAY "20260401"
+/* The test clinic's code, in the settings and in every generated document. */
+#define GEN_CLINIC_CODE "9912345678"
 
 struct gen {
 	uint64_t s;

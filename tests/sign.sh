@@ -255,6 +255,36 @@ both_ok "$TMP/ec.xml" "PKCS#11 ECDSA signature"
 tamper_csv "$TMP/ec.xml" "$TMP/t-ec.xml"; ok $? "PKCS#11 ECDSA: one byte of the CSV changed"
 both_fail "$TMP/t-ec.xml" "the changed CSV (PKCS#11 ECDSA)"
 
+# --- what SoftHSM2 cannot play, through tests/p11shim.so (forwarding to it) ---
+SHIM="$top_builddir/tests/p11shim.so"
+if [ -f "$SHIM" ]; then
+	IKEN_P11SHIM_MODULE=$MODULE; IKEN_P11SHIM_LOG="$TMP/shim.log"
+	export IKEN_P11SHIM_MODULE IKEN_P11SHIM_LOG
+	: > "$TMP/shim.log"
+	run_ok "a card without CKM_SHA256_RSA_PKCS: signed" env IKEN_P11SHIM_FLAGS=nosha256 \
+		"$SIGNTOOL" sign --time $NOW --pkcs11 "$SHIM" --token iken-doctor --pin-file "$TMP/pin" \
+		"$TMP/env.xml" "$TMP/rsapkcs.xml"
+	has "$TMP/shim.log" "C_SignInit mechanism 0x1$" "… with CKM_RSA_PKCS over a SHA-256 DigestInfo"
+	same "$TMP/rsapkcs.xml" "$TMP/p12.xml" "… the same signature as the PKCS#12 key's"
+	both_ok "$TMP/rsapkcs.xml" "CKM_RSA_PKCS signature"
+	: > "$TMP/shim.log"
+	run_ok "a key with CKA_ALWAYS_AUTHENTICATE: signed" env IKEN_P11SHIM_FLAGS=alwaysauth \
+		"$SIGNTOOL" sign --time $NOW --pkcs11 "$SHIM" --token iken-doctor --pin-file "$TMP/pin" \
+		"$TMP/env.xml" "$TMP/always.xml"
+	has "$TMP/shim.log" "C_Login context-specific" "… after a context-specific login"
+	same "$TMP/always.xml" "$TMP/p12.xml" "… the same signature"
+	exit_is 1 "a locked PIN is refused" env IKEN_P11SHIM_FLAGS=locked \
+		"$SIGNTOOL" sign --time $NOW --pkcs11 "$SHIM" --token iken-doctor --pin-file "$TMP/pin" \
+		"$TMP/env.xml" "$TMP/o9.xml"
+	has "$TMP/err" "the PIN is locked: ask the card's issuer to unlock it" "… 'the PIN is locked'"
+	no_file "$TMP/o9.xml" "… no file written"
+	LC_ALL=ja_JP.UTF-8 IKEN_P11SHIM_FLAGS=locked "$SIGNTOOL" sign --time $NOW --pkcs11 "$SHIM" \
+		--pin-file "$TMP/pin" "$TMP/env.xml" "$TMP/o9.xml" >"$TMP/out" 2>"$TMP/err"
+	has "$TMP/err" "PINがロックされています" "… in Japanese"
+else
+	skip "tests/p11shim.so not built" "cards that SoftHSM2 cannot play (CKM_RSA_PKCS, always-authenticate, locked PIN)"
+fi
+
 exit_is 1 "a wrong PIN is refused" sign --pkcs11 "$MODULE" --token iken-doctor --pin-file "$TMP/badpin" \
 	"$TMP/env.xml" "$TMP/o4.xml"
 has "$TMP/err" "wrong PIN" "… 'wrong PIN'"

@@ -30,7 +30,7 @@
 #define DOCTOR "試験 医師"
 #define P12_PASS "p12-pass"
 
-static char dir[64];
+static char dir[512];
 static time_t now;
 
 static const char *forms_dir(void)
@@ -41,7 +41,7 @@ static const char *forms_dir(void)
 
 static const char *path(const char *name)
 {
-	static char buf[4][128];
+	static char buf[4][600];
 	static int i;
 	i = (i + 1) % 4;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
@@ -257,7 +257,8 @@ int main(void)
 	unsetenv("LANGUAGE");
 	setenv("IKEN_TEST_NOW", "20260401093000", 1);
 	now = iken_now();
-	snprintf(dir, sizeof(dir), "%s/iken-sign.XXXXXX", "/tmp");
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/iken-sign.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 99;
