@@ -1,6 +1,6 @@
 #!/bin/sh
 # Replays the fuzz corpora through the harnesses built without libFuzzer (make check builds
-# tests/fuzz_csv and tests/fuzz_form) and prints one TAP stream: the cases of every harness
+# tests/fuzz_csv, tests/fuzz_form and tests/fuzz_result) and prints one TAP stream: the cases of every harness
 # renumbered in order, "#" lines passed on, each harness's own plan checked and dropped, and a
 # single plan at the end. A harness that is missing, crashes, stops before its plan or fails
 # without saying which case is one failed case of its own.
@@ -71,5 +71,6 @@ run() {
 
 run csv "$top_builddir/tests/fuzz_csv" "$top_srcdir/tests/fuzz/csv"
 run form "$top_builddir/tests/fuzz_form" "$top_srcdir/tests/fuzz/form"
+run result "$top_builddir/tests/fuzz_result" "$top_srcdir/tests/fuzz/result"
 
 echo "1..$n"

@@ -40,6 +40,16 @@ static const struct action_info table[] = {
 	  "toggle a check box; a digit chooses a code" },
 	{ ACT_REFRESH, "refresh", 0, "Ctrl-L", NULL, NULL, "画面を描き直します", "redraw the screen" },
 	{ ACT_QUIT, "quit", 2, "F2 (menu), q", "終了", "Quit", "終了します", "quit" },
+	/* after ACT_COPY_PREV: F4 reads as 前回コピー; the result detail shows it as 修正 */
+	{ ACT_CORRECT, "correct", 4, "F4, Enter (result detail)", "修正", "Correct",
+	  "送信結果の詳細で、選んだエラーの項目を開いて修正します",
+	  "on a result's detail: open the document at the item of the selected error to correct it" },
+	{ ACT_OPINIONS, "opinions", 0, "o (applicants)", NULL, NULL, "選んだ申請者の意見書の一覧を開きます",
+	  "open the opinions of the selected applicant" },
+	{ ACT_NEW_INVOICE, "new-invoice", 0, "i (opinions)", NULL, NULL, "選んだ意見書の請求書を作ります",
+	  "create the invoice for the selected opinion" },
+	{ ACT_RETRY, "retry", 0, "r (send queue)", NULL, NULL, "選んだ送信失敗を今すぐ再試行します",
+	  "retry the selected failed publication now" },
 };
 
 const struct action_info *action_info(enum action a)

@@ -27,6 +27,12 @@ enum action {
 	ACT_TOGGLE,      /* Space on a check box */
 	ACT_REFRESH,     /* Ctrl-L */
 	ACT_QUIT,        /* F2 on the main menu, q */
+	/* Keys of one screen. Letters are not mapped by action_for_key (they are text in a form):
+	 * the screen reads the character; the table gives them help and the man page. */
+	ACT_CORRECT,     /* F4 on a result's detail (F4 reads as ACT_COPY_PREV), Enter */
+	ACT_OPINIONS,    /* o on the applicant list */
+	ACT_NEW_INVOICE, /* i on the opinion list */
+	ACT_RETRY,       /* r on the send queue */
 	ACT__COUNT
 };
 

@@ -1,7 +1,502 @@
-/* Placeholder until the screen is written. */
+/* The send queue: every attempt to send a document, newest first, with its state, failures,
+ * last error and time; an invoice shows the opinion it goes with. Send now, retry, cancel before
+ * publication. The screen only reads the queue; outbox does every change. */
 #include "config.h"
 #include "ui/ui.h"
+#include "ui/draw.h"
+#include "charset.h"
+#include "errcode.h"
+#include "outbox.h"
+#include "wareki.h"
 
-static const enum action fk[] = { ACT_BACK, ACT_NONE };
-static int k(struct view *v, enum action a, int is_key, wint_t ch) { (void)v; (void)a; (void)is_key; (void)ch; return UI_CLOSE; }
-const struct view_ops queue_view_ops = { "queue", NULL, NULL, k, NULL, NULL, NULL, fk };
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFRESH_SECONDS 5  /* another session or the poll service may change the queue */
+
+struct qrow {
+	char *file_id, *file_name, *form, *last_error, *reception_no, *pair;
+	const char *shown;             /* display state (static string) */
+	enum q_state state;
+	uint64_t doc_id;
+	unsigned tries;
+	int64_t time;
+};
+
+struct queue {
+	struct qrow *rows;
+	size_t n, cap;
+	int sel, top;
+	int wait_hours;
+	time_t scanned;
+	int64_t seen_poll;
+};
+
+static void rows_free(struct queue *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		struct qrow *r = &q->rows[i];
+		free(r->file_id);
+		free(r->file_name);
+		free(r->form);
+		free(r->last_error);
+		free(r->reception_no);
+		free(r->pair);
+	}
+	q->n = 0;
+}
+
+struct scan_ctx {
+	struct queue *q;
+	int64_t now;
+};
+
+static char *dup0(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+/* Called inside outbox_scan's transaction: copies only. */
+static int on_entry(const struct q_entry *e, void *vctx)
+{
+	struct scan_ctx *c = vctx;
+	struct queue *q = c->q;
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 64;
+		q->rows = xrealloc(q->rows, q->cap * sizeof(*q->rows));
+	}
+	struct qrow *r = &q->rows[q->n++];
+	r->file_id = dup0(e->file_id);
+	r->file_name = dup0(e->file_name);
+	r->form = dup0(e->form);
+	r->last_error = dup0(e->last_error);
+	r->reception_no = dup0(e->reception_no);
+	r->pair = dup0(e->pair);
+	r->shown = q_entry_display_state(e, q->wait_hours, c->now);
+	r->state = e->state;
+	r->doc_id = e->doc_id;
+	r->tries = e->tries;
+	/* the time of the latest event: result, publication, else queueing */
+	r->time = e->resulted ? e->resulted : e->published ? e->published : e->created;
+	return 0;
+}
+
+static void rescan(struct view *v)
+{
+	struct queue *q = v->priv;
+	struct ui *ui = v->ui;
+	const char *keep = q->n && q->sel < (int)q->n ? q->rows[q->sel].file_id : NULL;
+	char *kept = keep ? xstrdup(keep) : NULL;
+	struct term_conf tcf;
+	app_term_conf(ui->app, &tcf);
+	q->wait_hours = tcf.wait_hours;
+	term_conf_clear(&tcf);
+	rows_free(q);
+	struct scan_ctx c = { q, (int64_t)iken_now() };
+	int rc = outbox_scan(ui->app, 0, on_entry, &c);
+	if (rc)
+		ui_message(ui, 1, "%s", iken_strerror(rc));
+	/* newest first: the attempt just made is at the top */
+	for (size_t i = 0; i < q->n / 2; i++) {
+		struct qrow t = q->rows[i];
+		q->rows[i] = q->rows[q->n - 1 - i];
+		q->rows[q->n - 1 - i] = t;
+	}
+	for (size_t i = 0; kept && i < q->n; i++)
+		if (strcmp(q->rows[i].file_id, kept) == 0)
+			q->sel = (int)i;
+	free(kept);
+	if (q->sel >= (int)q->n)
+		q->sel = q->n ? (int)q->n - 1 : 0;
+	q->scanned = time(NULL);
+}
+
+/* file_id is never NULL (rows hold "" for none). */
+static const struct qrow *find_file(const struct queue *q, const char *file_id)
+{
+	for (size_t i = 0; *file_id && i < q->n; i++)
+		if (strcmp(q->rows[i].file_id, file_id) == 0)
+			return &q->rows[i];
+	return NULL;
+}
+
+/* --- words --- */
+
+static const char *state_word(const struct ui *ui, const char *shown)
+{
+	static const struct {
+		const char *en, *ja;
+	} words[] = {
+		{ "queued", "送信待ち" },      { "claimed", "送信中" },   { "publishing", "送信中" },
+		{ "publish-failed", "送信失敗" }, { "published", "送信済" }, { "waiting-long", "結果未着" },
+		{ "accepted", "受理" },        { "rejected", "返戻" },    { "cancelled", "取消" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strcmp(shown, words[i].en) == 0)
+			return ui->ja ? words[i].ja : words[i].en;
+	return shown;
+}
+
+/* Invoices are the documents filled from an opinion ("opinion.X" prefills). */
+static int is_invoice(const struct ui *ui, const char *form)
+{
+	const struct form *f = formset_get(ui->app->fs, form);
+	for (size_t i = 0; f && i < f->nfields; i++)
+		if (f->fields[i].prefill && strncmp(f->fields[i].prefill, "opinion.", 8) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *form_word(const struct ui *ui, const char *form)
+{
+	if (!formset_get(ui->app->fs, form))
+		return form;
+	if (is_invoice(ui, form))
+		return UI_T(ui, "請求書", "invoice");
+	return UI_T(ui, "意見書", "opinion");
+}
+
+static void time_text(const struct ui *ui, int64_t t, struct sbuf *out)
+{
+	char ymdhms[15], ymd[9], w[WAREKI_BUFSZ];
+	if (!t) {
+		sbuf_puts(out, "-");
+		return;
+	}
+	iken_ymdhms((time_t)t, ymdhms);
+	memcpy(ymd, ymdhms, 8);
+	ymd[8] = '\0';
+	if (ui->ja && wareki_format(ymd, WAREKI_SHORT, w, sizeof(w)) == 0)
+		sbuf_printf(out, "%s %.2s:%.2s", w, ymdhms + 8, ymdhms + 10);
+	else
+		sbuf_printf(out, "%.4s-%.2s-%.2s %.2s:%.2s", ymdhms, ymdhms + 4, ymdhms + 6, ymdhms + 8,
+			    ymdhms + 10);
+}
+
+/* --- open / draw --- */
+
+static const enum action queue_fkeys[] = {
+	ACT_HELP, ACT_BACK, ACT_PAGE_PREV, ACT_PAGE_NEXT, ACT_SEND, ACT_CANCEL, ACT_NONE,
+};
+
+static int queue_open(struct view *v, void *arg)
+{
+	(void)arg;
+	struct queue *q = xcalloc(1, sizeof(*q));
+	q->seen_poll = (int64_t)v->ui->last_poll;
+	v->priv = q;
+	rescan(v);
+	return 0;
+}
+
+static void queue_close(struct view *v)
+{
+	struct queue *q = v->priv;
+	rows_free(q);
+	free(q->rows);
+	free(q);
+}
+
+static const char *queue_title(struct view *v)
+{
+	return UI_T(v->ui, "送信状況", "Send queue");
+}
+
+enum { DETAIL_LINES = 3 };
+
+static int page_rows(WINDOW *w)
+{
+	int h = getmaxy(w) - 3 - (getmaxy(w) >= 12 ? DETAIL_LINES : 0);
+	return h < 1 ? 1 : h;
+}
+
+static void draw_detail(struct view *v, WINDOW *w, int y, const struct qrow *r)
+{
+	struct ui *ui = v->ui;
+	int cols = getmaxx(w);
+	struct sbuf s = { 0 };
+	sbuf_printf(&s, UI_T(ui, "ファイルID %s   %s", "file id %s   %s"), r->file_id, r->file_name);
+	draw_text(w, y, 1, s.s, cols - 2, 0);
+	sbuf_reset(&s);
+	if (is_invoice(ui, r->form)) {
+		const struct qrow *p = find_file(v->priv, r->pair);
+		if (!*r->pair)
+			sbuf_puts(&s, UI_T(ui, "対の意見書: なし", "paired opinion: none"));
+		else if (p)
+			sbuf_printf(&s, UI_T(ui, "対の意見書: 文書 %llu  %s (%s)", "paired opinion: document %llu  %s (%s)"),
+				    (unsigned long long)p->doc_id, p->file_id, state_word(ui, p->shown));
+		else
+			sbuf_printf(&s, UI_T(ui, "対の意見書: %s", "paired opinion: %s"), r->pair);
+	} else if (*r->reception_no) {
+		sbuf_printf(&s, UI_T(ui, "受付番号: %s", "reception number: %s"), r->reception_no);
+	}
+	draw_text(w, y + 1, 1, s.s, cols - 2, 0);
+	sbuf_reset(&s);
+	if (*r->last_error) {
+		sbuf_printf(&s, UI_T(ui, "最終エラー: %s", "last error: %s"), r->last_error);
+		wattrset(w, draw_attr(DR_ERROR));
+	} else if (is_invoice(ui, r->form) && *r->reception_no) {
+		sbuf_printf(&s, UI_T(ui, "受付番号: %s", "reception number: %s"), r->reception_no);
+	}
+	draw_text(w, y + 2, 1, s.s, cols - 2, 0);
+	wattrset(w, A_NORMAL);
+	sbuf_free(&s);
+}
+
+static void queue_draw(struct view *v, WINDOW *w)
+{
+	struct queue *q = v->priv;
+	struct ui *ui = v->ui;
+	int cols = getmaxx(w), rows = getmaxy(w), page = page_rows(w);
+	if (!q->scanned)
+		rescan(v);
+	if (q->sel < q->top)
+		q->top = q->sel;
+	if (q->sel >= q->top + page)
+		q->top = q->sel - page + 1;
+
+	/* summary: how many in each state */
+	size_t queued = 0, failed = 0, waiting = 0, rejected = 0;
+	for (size_t i = 0; i < q->n; i++) {
+		const char *s = q->rows[i].shown;
+		if (strcmp(s, "queued") == 0 || q->rows[i].state == Q_CLAIMED || q->rows[i].state == Q_PUBLISHING)
+			queued++;
+		else if (strcmp(s, "publish-failed") == 0)
+			failed++;
+		else if (q->rows[i].state == Q_PUBLISHED)
+			waiting++;
+		else if (q->rows[i].state == Q_REJECTED)
+			rejected++;
+	}
+	wattrset(w, draw_attr(DR_TITLE));
+	draw_textf(w, 0, 1, cols - 2, UI_T(ui, "%zu 件   送信待ち %zu   送信失敗 %zu   結果待ち %zu   返戻 %zu",
+					  "%zu attempt(s)   queued %zu   failed %zu   waiting %zu   rejected %zu"),
+		   q->n, queued, failed, waiting, rejected);
+	wattrset(w, A_NORMAL);
+
+	/* columns: time, document, form, state, failures, then the pair or the last error */
+	int tw = ui->ja ? 14 : 16, dw = 6, fw = ui->ja ? 6 : 7, sw = 0, nw = 4;
+	static const char *const shown[] = { "queued", "claimed", "publishing", "publish-failed", "published",
+					     "waiting-long", "accepted", "rejected", "cancelled" };
+	for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
+		int x = utf8_width(state_word(ui, shown[i]));
+		if (x > sw)
+			sw = x;
+	}
+	int xs[6];
+	xs[0] = 1;
+	xs[1] = xs[0] + tw + 1;
+	xs[2] = xs[1] + dw + 1;
+	xs[3] = xs[2] + fw + 1;
+	xs[4] = xs[3] + sw + 1;
+	xs[5] = xs[4] + nw + 1;
+	wattrset(w, (int)A_UNDERLINE);
+	draw_text(w, 1, 0, "", cols, 1);
+	draw_text(w, 1, xs[0], UI_T(ui, "時刻", "Time"), tw, 0);
+	draw_textf(w, 1, xs[1], dw, "%*s", dw, UI_T(ui, "文書", "Doc"));
+	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), fw, 0);
+	draw_text(w, 1, xs[3], UI_T(ui, "状態", "State"), sw, 0);
+	draw_textf(w, 1, xs[4], nw, "%*s", nw, UI_T(ui, "失敗", "Fail"));
+	draw_text(w, 1, xs[5], UI_T(ui, "対の意見書 / 最終エラー", "Paired opinion / last error"), cols - xs[5], 0);
+	wattrset(w, A_NORMAL);
+
+	if (!q->n) {
+		wattrset(w, draw_attr(DR_DIM));
+		draw_text(w, 3, 2, UI_T(ui, "送信した文書はまだありません", "nothing has been sent yet"), cols - 4, 0);
+		wattrset(w, A_NORMAL);
+	}
+	struct sbuf s = { 0 };
+	for (int i = 0; i < page && (size_t)(q->top + i) < q->n; i++) {
+		const struct qrow *r = &q->rows[q->top + i];
+		int y = 2 + i, selected = q->top + i == q->sel;
+		int bad = r->state == Q_REJECTED || strcmp(r->shown, "publish-failed") == 0 ||
+			  strcmp(r->shown, "waiting-long") == 0;
+		wattrset(w, selected ? draw_attr(DR_SELECT) : bad ? draw_attr(DR_ERROR) :
+			    r->state == Q_CANCELLED ? draw_attr(DR_DIM) : draw_attr(DR_NORMAL));
+		if (selected)
+			draw_text(w, y, 0, "", cols, 1);
+		time_text(ui, r->time, &s);
+		draw_text(w, y, xs[0], s.s, tw, 0);
+		sbuf_reset(&s);
+		draw_textf(w, y, xs[1], dw, "%*llu", dw, (unsigned long long)r->doc_id);
+		draw_text(w, y, xs[2], form_word(ui, r->form), fw, 0);
+		draw_text(w, y, xs[3], state_word(ui, r->shown), sw, 0);
+		draw_textf(w, y, xs[4], nw, "%*u", nw, r->tries);
+		if (*r->last_error) {
+			sbuf_puts(&s, r->last_error);
+		} else if (*r->pair) {
+			const struct qrow *p = find_file(q, r->pair);
+			if (p)
+				sbuf_printf(&s, UI_T(ui, "意見書 %llu %s", "opinion %llu %s"),
+					    (unsigned long long)p->doc_id, state_word(ui, p->shown));
+			else
+				sbuf_puts(&s, r->pair);
+		} else if (*r->reception_no) {
+			sbuf_printf(&s, UI_T(ui, "受付 %s", "reception %s"), r->reception_no);
+		}
+		draw_text(w, y, xs[5], s.s, cols - xs[5] - 1, 0);
+		sbuf_reset(&s);
+	}
+	wattrset(w, A_NORMAL);
+	if (rows >= 12 && q->n && q->sel < (int)q->n) {
+		int y = rows - 1 - DETAIL_LINES;
+		wattrset(w, draw_attr(DR_DIM));
+		mvwhline(w, y - 1, 0, '-', cols);
+		wattrset(w, A_NORMAL);
+		draw_detail(v, w, y, &q->rows[q->sel]);
+	}
+	wattrset(w, draw_attr(DR_DIM));
+	draw_text(w, rows - 1, 1, UI_T(ui, "Enter 文書を開く   r 送信失敗を再試行   F10 今すぐ送信   F11 公開前の取消",
+				       "Enter open   r retry a failure   F10 send now   F11 cancel before publication"),
+		  cols - 2, 0);
+	wattrset(w, A_NORMAL);
+	sbuf_free(&s);
+	v->cursor_y = -1;
+}
+
+/* --- keys --- */
+
+/* Publishes every queued entry now, failed ones included (the backoff is skipped). */
+static int send_now(struct view *v)
+{
+	struct ui *ui = v->ui;
+	struct sbuf report = { 0 };
+	size_t published = 0;
+	int rc = outbox_publish_due(ui->app, 1, &published, &report);
+	if (rc) {
+		/* the first line of the report says what went wrong */
+		char *nl = report.s ? strchr(report.s, '\n') : NULL;
+		if (nl)
+			*nl = '\0';
+		ui_message(ui, 1, UI_T(ui, "%zu 件送信しました。送信できないものがあります: %s",
+				       "%zu published; some could not be: %s"),
+			   published, report.s && *report.s ? report.s : iken_strerror(rc));
+	} else {
+		ui_message(ui, 0, UI_T(ui, "%zu 件送信しました", "%zu published"), published);
+	}
+	sbuf_free(&report);
+	if (published)
+		ui->counts_changed = 1;
+	rescan(v);
+	return UI_ALL;
+}
+
+static int cancel_selected(struct view *v)
+{
+	struct queue *q = v->priv;
+	struct ui *ui = v->ui;
+	if (!q->n)
+		return UI_REDRAW;
+	const struct qrow *r = &q->rows[q->sel];
+	uint64_t doc = r->doc_id;
+	if (r->state != Q_QUEUED) {
+		ui_message(ui, 1, UI_T(ui, "%llu: 送信待ちではないため取り消せません (%s)",
+				       "%llu: not waiting to be published; it cannot be cancelled (%s)"),
+			   (unsigned long long)doc, state_word(ui, r->shown));
+		return UI_REDRAW;
+	}
+	struct sbuf qs = { 0 };
+	sbuf_printf(&qs, UI_T(ui, "文書 %llu の送信を取り消しますか", "cancel sending document %llu?"),
+		    (unsigned long long)doc);
+	int yes = ui_confirm(ui, qs.s);
+	sbuf_free(&qs);
+	if (!yes)
+		return UI_REDRAW;
+	struct sbuf report = { 0 };
+	int rc = outbox_cancel(ui->app, doc, &report);
+	if (report.len && report.s[report.len - 1] == '\n')
+		report.s[--report.len] = '\0';
+	ui_message(ui, rc != 0, "%s", report.s ? report.s : iken_strerror(rc));
+	sbuf_free(&report);
+	ui->counts_changed = 1;
+	rescan(v);
+	return UI_ALL;
+}
+
+static int queue_key(struct view *v, enum action a, int is_key, wint_t ch)
+{
+	struct queue *q = v->priv;
+	struct ui *ui = v->ui;
+	int page = page_rows(ui->body);
+	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
+	if (enter || a == ACT_OPEN) {
+		if (!q->n)
+			return UI_REDRAW;
+		const struct qrow *r = &q->rows[q->sel];
+		const struct form *f = formset_get(ui->app->fs, r->form);
+		if (!f)
+			return UI_REDRAW;
+		struct form_arg fa = { f->id, r->doc_id, NULL, NULL };
+		q->scanned = 0; /* re-read when the form is closed */
+		return ui_push(ui, &form_view_ops, &fa) ? UI_REDRAW : UI_ALL;
+	}
+	switch (a) {
+	case ACT_HELP:
+		ui_push(ui, &help_view_ops, NULL);
+		return UI_ALL;
+	case ACT_BACK:
+	case ACT_QUIT:
+		return UI_CLOSE;
+	case ACT_UP:
+		if (q->sel > 0)
+			q->sel--;
+		return UI_REDRAW;
+	case ACT_DOWN:
+		if (q->sel + 1 < (int)q->n)
+			q->sel++;
+		return UI_REDRAW;
+	case ACT_PAGE_PREV:
+		q->sel = q->sel > page ? q->sel - page : 0;
+		return UI_REDRAW;
+	case ACT_PAGE_NEXT:
+		q->sel += page;
+		if (q->sel >= (int)q->n)
+			q->sel = q->n ? (int)q->n - 1 : 0;
+		return UI_REDRAW;
+	case ACT_HOME:
+		q->sel = 0;
+		return UI_REDRAW;
+	case ACT_END:
+		q->sel = q->n ? (int)q->n - 1 : 0;
+		return UI_REDRAW;
+	case ACT_SEND:
+		return send_now(v);
+	case ACT_CANCEL:
+		return cancel_selected(v);
+	default:
+		break;
+	}
+	if (!is_key && ch == '?') {
+		ui_push(ui, &help_view_ops, NULL);
+		return UI_ALL;
+	}
+	if (!is_key && (ch == 'r' || ch == 'R')) {
+		if (!q->n || strcmp(q->rows[q->sel].shown, "publish-failed") != 0) {
+			ui_message(ui, 1, "%s", UI_T(ui, "再試行できるのは送信失敗のものだけです",
+						     "only a failed publication can be retried"));
+			return UI_REDRAW;
+		}
+		return send_now(v);
+	}
+	return UI_OK;
+}
+
+/* Re-reads after a poll that brought something, after returning from a form, and every few
+ * seconds (the poll service or another session may have published). */
+static int queue_tick(struct view *v)
+{
+	struct queue *q = v->priv;
+	struct ui *ui = v->ui;
+	int poll_news = ui->counts_changed && (int64_t)ui->last_poll != q->seen_poll;
+	if (poll_news || time(NULL) - q->scanned >= REFRESH_SECONDS) {
+		q->seen_poll = (int64_t)ui->last_poll;
+		rescan(v);
+		return UI_REDRAW;
+	}
+	return UI_OK;
+}
+
+const struct view_ops queue_view_ops = {
+	"queue", queue_open, queue_draw, queue_key, queue_tick, queue_close, queue_title, queue_fkeys,
+};

@@ -1,7 +1,913 @@
-/* Placeholder until the screen is written. */
+/* Result inquiry (送信結果照会): the imported results and the quarantined files, newest first,
+ * filtered by date, status and applicant; the detail shows the reception number or every error
+ * against the item's label, and opens the document at the item to correct it. */
 #include "config.h"
 #include "ui/ui.h"
+#include "ui/draw.h"
+#include "charset.h"
+#include "errcode.h"
+#include "inbox.h"
+#include "wareki.h"
 
-static const enum action fk[] = { ACT_BACK, ACT_NONE };
-static int k(struct view *v, enum action a, int is_key, wint_t ch) { (void)v; (void)a; (void)is_key; (void)ch; return UI_CLOSE; }
-const struct view_ops results_view_ops = { "results", NULL, NULL, k, NULL, NULL, NULL, fk };
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rrow {
+	int64_t time;
+	uint64_t doc_id;          /* 0 for a quarantined file */
+	char *form, *status, *reception_no, *file_id, *file_name, *message, *code, *errors, *sha256;
+	int quarantined;
+	size_t order;             /* for a stable newest-first sort */
+};
+
+struct results {
+	struct rrow *rows;        /* every row */
+	size_t n, cap;
+	size_t *shown;            /* indexes of the rows that pass the filter */
+	size_t nshown;
+	int sel, top;
+	int64_t seen_poll;
+	int dirty;
+	/* filter */
+	char *filter;
+	char from[9], to[9];
+	const char *status;       /* accepted rejected error quarantined (static words) */
+	uint64_t *docs;           /* applicant's documents, sorted */
+	size_t ndocs;
+	int by_applicant;
+};
+
+static void row_clear(struct rrow *r)
+{
+	free(r->form);
+	free(r->status);
+	free(r->reception_no);
+	free(r->file_id);
+	free(r->file_name);
+	free(r->message);
+	free(r->code);
+	free(r->errors);
+	free(r->sha256);
+	memset(r, 0, sizeof(*r));
+}
+
+static void row_copy(struct rrow *dst, const struct rrow *src)
+{
+	*dst = *src;
+#define DUP(x) dst->x = xstrdup(src->x ? src->x : "")
+	DUP(form);
+	DUP(status);
+	DUP(reception_no);
+	DUP(file_id);
+	DUP(file_name);
+	DUP(message);
+	DUP(code);
+	DUP(errors);
+	DUP(sha256);
+#undef DUP
+}
+
+static struct rrow *add_row(struct results *rs)
+{
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 64;
+		rs->rows = xrealloc(rs->rows, rs->cap * sizeof(*rs->rows));
+	}
+	struct rrow *r = &rs->rows[rs->n];
+	memset(r, 0, sizeof(*r));
+	r->order = rs->n++;
+	return r;
+}
+
+static char *dup0(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+/* Both scans run inside a read transaction: they copy only. */
+static int on_result(const struct stored_result *sr, void *vctx)
+{
+	struct rrow *r = add_row(vctx);
+	r->time = sr->received;
+	r->doc_id = sr->doc_id;
+	r->form = dup0(sr->form);
+	r->status = dup0(sr->status);
+	r->reception_no = dup0(sr->reception_no);
+	r->file_id = dup0(sr->file_id);
+	r->file_name = dup0(sr->file_name);
+	r->message = dup0(sr->message);
+	r->code = dup0(sr->code);
+	r->errors = dup0(sr->errors);
+	r->sha256 = dup0(sr->sha256);
+	return 0;
+}
+
+static int on_quarantined(const struct quarantined *q, void *vctx)
+{
+	struct rrow *r = add_row(vctx);
+	r->time = q->time;
+	r->quarantined = 1;
+	r->form = dup0("");
+	r->status = dup0("quarantined");
+	r->reception_no = dup0("");
+	r->file_id = dup0("");
+	r->file_name = dup0(q->file);
+	r->message = dup0(q->reason);
+	r->code = dup0("");
+	r->errors = dup0("");
+	r->sha256 = dup0(q->sha256);
+	return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct rrow *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time > y->time ? -1 : 1;
+	return x->order > y->order ? -1 : x->order < y->order;
+}
+
+static int has_doc(const struct results *rs, uint64_t id)
+{
+	size_t lo = 0, hi = rs->ndocs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (rs->docs[mid] == id)
+			return 1;
+		if (rs->docs[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static void apply_filter(struct results *rs)
+{
+	free(rs->shown);
+	rs->shown = xmalloc((rs->n + 1) * sizeof(*rs->shown));
+	rs->nshown = 0;
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rrow *r = &rs->rows[i];
+		char ymd[9];
+		iken_ymd((time_t)r->time, ymd);
+		if (rs->from[0] && strcmp(ymd, rs->from) < 0)
+			continue;
+		if (rs->to[0] && strcmp(ymd, rs->to) > 0)
+			continue;
+		if (rs->status && strcmp(rs->status, r->status) != 0)
+			continue;
+		if (rs->by_applicant && (r->quarantined || !has_doc(rs, r->doc_id)))
+			continue;
+		rs->shown[rs->nshown++] = i;
+	}
+	if (rs->sel >= (int)rs->nshown)
+		rs->sel = rs->nshown ? (int)rs->nshown - 1 : 0;
+}
+
+static void reload(struct view *v)
+{
+	struct results *rs = v->priv;
+	struct ui *ui = v->ui;
+	for (size_t i = 0; i < rs->n; i++)
+		row_clear(&rs->rows[i]);
+	rs->n = 0;
+	int rc = inbox_scan(ui->app, on_result, rs);
+	if (!rc)
+		rc = inbox_quarantine_scan(ui->app, on_quarantined, rs);
+	if (rc)
+		ui_message(ui, 1, "%s", iken_strerror(rc));
+	qsort(rs->rows, rs->n, sizeof(*rs->rows), newest_first);
+	apply_filter(rs);
+	rs->dirty = 0;
+}
+
+/* --- words --- */
+
+static const char *status_word(const struct ui *ui, const char *status)
+{
+	static const struct {
+		const char *en, *ja;
+	} words[] = {
+		{ "accepted", "受理" }, { "rejected", "返戻" }, { "error", "エラー" }, { "quarantined", "隔離" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strcmp(status, words[i].en) == 0)
+			return ui->ja ? words[i].ja : words[i].en;
+	return status;
+}
+
+static const char *parse_status_word(const char *w)
+{
+	static const char *const en[] = { "accepted", "rejected", "error", "quarantined" };
+	static const char *const ja[] = { "受理", "返戻", "エラー", "隔離" };
+	for (size_t i = 0; i < ARRAY_SIZE(en); i++)
+		if (strcmp(w, en[i]) == 0 || strcmp(w, ja[i]) == 0)
+			return en[i];
+	return NULL;
+}
+
+static const struct field *index_field(const struct form *f, const char *kind)
+{
+	for (size_t i = 0; f && i < f->nfields; i++)
+		if (f->fields[i].index && strcmp(f->fields[i].index, kind) == 0)
+			return &f->fields[i];
+	return NULL;
+}
+
+/* The person's name: the first text field after the kana (else insured) index field. */
+static const struct field *name_field(const struct form *f)
+{
+	const struct field *after = index_field(f, "kana");
+	if (!after)
+		after = index_field(f, "insured");
+	for (size_t i = after ? (size_t)(after - f->fields) + 1 : 0; f && i < f->nfields; i++)
+		if (f->fields[i].type == FT_TEXT && !f->fields[i].fill)
+			return &f->fields[i];
+	return NULL;
+}
+
+/* Invoices are the documents filled from an opinion ("opinion.X" prefills). */
+static const char *form_word(const struct ui *ui, const char *form)
+{
+	const struct form *f = formset_get(ui->app->fs, form);
+	if (!f)
+		return *form ? form : "-";
+	for (size_t i = 0; i < f->nfields; i++)
+		if (f->fields[i].prefill && strncmp(f->fields[i].prefill, "opinion.", 8) == 0)
+			return UI_T(ui, "請求書", "invoice");
+	return UI_T(ui, "意見書", "opinion");
+}
+
+static void time_text(const struct ui *ui, int64_t t, struct sbuf *out)
+{
+	char ymdhms[15], ymd[9], w[WAREKI_BUFSZ];
+	iken_ymdhms((time_t)t, ymdhms);
+	memcpy(ymd, ymdhms, 8);
+	ymd[8] = '\0';
+	if (ui->ja && wareki_format(ymd, WAREKI_SHORT, w, sizeof(w)) == 0)
+		sbuf_printf(out, "%s %.2s:%.2s", w, ymdhms + 8, ymdhms + 10);
+	else
+		sbuf_printf(out, "%.4s-%.2s-%.2s %.2s:%.2s", ymdhms, ymdhms + 4, ymdhms + 6, ymdhms + 8,
+			    ymdhms + 10);
+}
+
+/* --- the applicant filter: insured number or kana prefix → document ids (indexes) --- */
+
+static char *kana_shift(const char *s, int to_kata)
+{
+	struct sbuf b = { 0 };
+	const char *p = s, *end = s + strlen(s);
+	while (p < end) {
+		int32_t cp = utf8_next(&p, end);
+		if (cp < 0)
+			continue;
+		if (to_kata && cp >= 0x3041 && cp <= 0x3096)
+			cp += 0x60;
+		else if (!to_kata && cp >= 0x30A1 && cp <= 0x30F6)
+			cp -= 0x60;
+		utf8_put(&b, (uint32_t)cp);
+	}
+	if (!b.s)
+		sbuf_puts(&b, "");
+	return sbuf_take(&b);
+}
+
+struct who_ctx {
+	const struct formset *fs;
+	const char *insured, *kana;
+	char **numbers;           /* insured numbers found */
+	size_t nnumbers;
+	uint64_t *docs;
+	size_t ndocs;
+};
+
+static void add_number(struct who_ctx *c, const char *no)
+{
+	for (size_t i = 0; i < c->nnumbers; i++)
+		if (strcmp(c->numbers[i], no) == 0)
+			return;
+	c->numbers = xrealloc(c->numbers, (c->nnumbers + 1) * sizeof(*c->numbers));
+	c->numbers[c->nnumbers++] = xstrdup(no);
+}
+
+static void who_clear(struct who_ctx *c)
+{
+	for (size_t i = 0; i < c->nnumbers; i++)
+		free(c->numbers[i]);
+	free(c->numbers);
+	free(c->docs);
+	c->numbers = NULL;
+	c->docs = NULL;
+	c->nnumbers = c->ndocs = 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int who_txn(struct store_txn *t, void *vctx)
+{
+	struct who_ctx *c = vctx;
+	int rc = 0;
+	who_clear(c);
+	if (c->insured)
+		add_number(c, c->insured);
+	if (c->kana) {
+		/* names are stored in either script: look up as typed, in katakana, in hiragana */
+		char *vars[3] = { xstrdup(c->kana), kana_shift(c->kana, 1), kana_shift(c->kana, 0) };
+		for (size_t fi = 0; !rc && fi < c->fs->nforms; fi++) {
+			const struct form *f = c->fs->forms[fi];
+			const struct field *ins = index_field(f, "insured");
+			if (!ins || !index_field(f, "kana"))
+				continue;
+			for (int k = 0; !rc && k < 3; k++) {
+				if (k && strcmp(vars[k], vars[0]) == 0)
+					continue;
+				struct store_query q = { .form = f->id, .status = -1, .kana = vars[k] };
+				uint64_t *ids = NULL;
+				size_t n = 0;
+				rc = store_find(t, &q, &ids, &n);
+				for (size_t i = 0; !rc && i < n; i++) {
+					struct record *r;
+					if (store_rec_get(t, ids[i], &r) == 0) {
+						if (*rec_val(r, ins->id))
+							add_number(c, rec_val(r, ins->id));
+						rec_free(r);
+					}
+				}
+				free(ids);
+			}
+		}
+		for (int k = 0; k < 3; k++)
+			free(vars[k]);
+	}
+	/* every document of those applicants */
+	for (size_t fi = 0; !rc && fi < c->fs->nforms; fi++) {
+		const struct form *f = c->fs->forms[fi];
+		if (f->kind != FORM_DOCUMENT || !index_field(f, "insured"))
+			continue;
+		for (size_t i = 0; !rc && i < c->nnumbers; i++) {
+			struct store_query q = { .form = f->id, .status = -1, .insured = c->numbers[i] };
+			uint64_t *ids = NULL;
+			size_t n = 0;
+			rc = store_find(t, &q, &ids, &n);
+			if (!rc && n) {
+				c->docs = xrealloc(c->docs, (c->ndocs + n) * sizeof(*c->docs));
+				memcpy(c->docs + c->ndocs, ids, n * sizeof(*ids));
+				c->ndocs += n;
+			}
+			free(ids);
+		}
+	}
+	return rc;
+}
+
+/* --- open / draw --- */
+
+static const enum action results_fkeys[] = {
+	ACT_HELP, ACT_BACK, ACT_SEARCH, ACT_PAGE_PREV, ACT_PAGE_NEXT, ACT_NONE,
+};
+
+static int results_open(struct view *v, void *arg)
+{
+	(void)arg;
+	struct results *rs = xcalloc(1, sizeof(*rs));
+	rs->seen_poll = (int64_t)v->ui->last_poll;
+	v->priv = rs;
+	reload(v);
+	return 0;
+}
+
+static void clear_filter(struct results *rs)
+{
+	free(rs->filter);
+	free(rs->docs);
+	rs->filter = NULL;
+	rs->status = NULL;
+	rs->docs = NULL;
+	rs->ndocs = 0;
+	rs->by_applicant = 0;
+	rs->from[0] = rs->to[0] = '\0';
+}
+
+static void results_close(struct view *v)
+{
+	struct results *rs = v->priv;
+	for (size_t i = 0; i < rs->n; i++)
+		row_clear(&rs->rows[i]);
+	free(rs->rows);
+	free(rs->shown);
+	clear_filter(rs);
+	free(rs);
+}
+
+static const char *results_title(struct view *v)
+{
+	return UI_T(v->ui, "送信結果照会", "Results");
+}
+
+static int page_rows(WINDOW *w)
+{
+	int h = getmaxy(w) - 3;
+	return h < 1 ? 1 : h;
+}
+
+struct names_ctx {
+	const struct formset *fs;
+	const uint64_t *ids;
+	size_t n;
+	char **names;
+};
+
+static int names_txn(struct store_txn *t, void *vctx)
+{
+	struct names_ctx *c = vctx;
+	for (size_t i = 0; i < c->n; i++) {
+		struct record *r;
+		free(c->names[i]);
+		c->names[i] = NULL;
+		if (!c->ids[i] || store_rec_get(t, c->ids[i], &r))
+			continue;
+		const struct field *nf = name_field(formset_get(c->fs, r->form));
+		c->names[i] = xstrdup(nf ? rec_val(r, nf->id) : "");
+		rec_free(r);
+	}
+	return 0;
+}
+
+static void results_draw(struct view *v, WINDOW *w)
+{
+	struct results *rs = v->priv;
+	struct ui *ui = v->ui;
+	int cols = getmaxx(w), rows = getmaxy(w), page = page_rows(w);
+	if (rs->dirty)
+		reload(v);
+	if (rs->sel < rs->top)
+		rs->top = rs->sel;
+	if (rs->sel >= rs->top + page)
+		rs->top = rs->sel - page + 1;
+
+	size_t count = 0;
+	if ((size_t)rs->top < rs->nshown)
+		count = rs->nshown - (size_t)rs->top < (size_t)page ? rs->nshown - (size_t)rs->top : (size_t)page;
+	/* the applicants' names of the rows on screen */
+	uint64_t *ids = xcalloc(count + 1, sizeof(*ids));
+	for (size_t i = 0; i < count; i++)
+		ids[i] = rs->rows[rs->shown[(size_t)rs->top + i]].doc_id;
+	struct names_ctx nc = { ui->app->fs, ids, count, xcalloc(count + 1, sizeof(char *)) };
+	if (count)
+		store_read(ui->app->st, names_txn, &nc);
+
+	struct sbuf s = { 0 };
+	size_t acc = 0, rej = 0, other = 0;
+	for (size_t i = 0; i < rs->nshown; i++) {
+		const char *st = rs->rows[rs->shown[i]].status;
+		if (strcmp(st, "accepted") == 0)
+			acc++;
+		else if (strcmp(st, "rejected") == 0)
+			rej++;
+		else
+			other++;
+	}
+	sbuf_printf(&s, UI_T(ui, "%zu 件  受理 %zu  返戻 %zu  エラー・隔離 %zu", "%zu result(s)  accepted %zu  rejected %zu  error/quarantined %zu"),
+		    rs->nshown, acc, rej, other);
+	if (rs->filter)
+		sbuf_printf(&s, UI_T(ui, "  絞り込み: %s", "  filter: %s"), rs->filter);
+	wattrset(w, draw_attr(DR_TITLE));
+	draw_text(w, 0, 1, s.s, cols - 2, 0);
+	wattrset(w, A_NORMAL);
+	sbuf_reset(&s);
+
+	int tw = ui->ja ? 14 : 16, dw = 6, fw = ui->ja ? 6 : 7, sw = ui->ja ? 6 : 11, rw = 16;
+	int xs[6];
+	xs[0] = 1;
+	xs[1] = xs[0] + tw + 1;
+	xs[2] = xs[1] + dw + 1;
+	xs[3] = xs[2] + fw + 1;
+	xs[4] = xs[3] + sw + 1;
+	xs[5] = xs[4] + rw + 1;
+	wattrset(w, (int)A_UNDERLINE);
+	draw_text(w, 1, 0, "", cols, 1);
+	draw_text(w, 1, xs[0], UI_T(ui, "受信日時", "Received"), tw, 0);
+	draw_textf(w, 1, xs[1], dw, "%*s", dw, UI_T(ui, "文書", "Doc"));
+	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), fw, 0);
+	draw_text(w, 1, xs[3], UI_T(ui, "結果", "Result"), sw, 0);
+	draw_text(w, 1, xs[4], UI_T(ui, "受付番号", "Reception no."), rw, 0);
+	draw_text(w, 1, xs[5], UI_T(ui, "氏名 / 内容", "Name / detail"), cols - xs[5] - 1, 0);
+	wattrset(w, A_NORMAL);
+	if (!rs->nshown) {
+		wattrset(w, draw_attr(DR_DIM));
+		draw_text(w, 3, 2, UI_T(ui, "該当する送信結果はありません", "no matching results"), cols - 4, 0);
+		wattrset(w, A_NORMAL);
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct rrow *r = &rs->rows[rs->shown[(size_t)rs->top + i]];
+		int y = 2 + (int)i, selected = rs->top + (int)i == rs->sel;
+		int bad = strcmp(r->status, "accepted") != 0;
+		wattrset(w, selected ? draw_attr(DR_SELECT) : bad ? draw_attr(DR_ERROR) : draw_attr(DR_NORMAL));
+		if (selected)
+			draw_text(w, y, 0, "", cols, 1);
+		time_text(ui, r->time, &s);
+		draw_text(w, y, xs[0], s.s, tw, 0);
+		sbuf_reset(&s);
+		if (r->doc_id)
+			draw_textf(w, y, xs[1], dw, "%*llu", dw, (unsigned long long)r->doc_id);
+		else
+			draw_textf(w, y, xs[1], dw, "%*s", dw, "-");
+		draw_text(w, y, xs[2], r->quarantined ? "-" : form_word(ui, r->form), fw, 0);
+		draw_text(w, y, xs[3], status_word(ui, r->status), sw, 0);
+		draw_text(w, y, xs[4], *r->reception_no ? r->reception_no : "-", rw, 0);
+		if (r->quarantined)
+			sbuf_printf(&s, "%s: %s", r->file_name, r->message);
+		else if (nc.names[i] && *nc.names[i])
+			sbuf_puts(&s, nc.names[i]);
+		else
+			sbuf_puts(&s, r->message);
+		draw_text(w, y, xs[5], s.s, cols - xs[5] - 1, 0);
+		sbuf_reset(&s);
+	}
+	wattrset(w, A_NORMAL);
+	for (size_t i = 0; i < count; i++)
+		free(nc.names[i]);
+	free(nc.names);
+	free(ids);
+	wattrset(w, draw_attr(DR_DIM));
+	draw_text(w, rows - 1, 1, UI_T(ui, "Enter 詳細 (受付番号・エラーの項目)   F5 日付・結果・申請者で絞り込み",
+				       "Enter detail (reception number, errors)   F5 filter: date, result, applicant"),
+		  cols - 2, 0);
+	wattrset(w, A_NORMAL);
+	sbuf_free(&s);
+	v->cursor_y = -1;
+}
+
+/* --- the filter --- */
+
+/* Words separated by ASCII spaces: a date or FROM..TO (received, 和暦 or Gregorian), a result
+ * word, an insured number (10 digits) or a kana prefix. */
+static int do_search(struct view *v)
+{
+	struct results *rs = v->priv;
+	struct ui *ui = v->ui;
+	WINDOW *bw = ui->body;
+	wmove(bw, getmaxy(bw) - 1, 0);
+	wclrtoeol(bw);
+	wattrset(bw, draw_attr(DR_WARN));
+	draw_text(bw, getmaxy(bw) - 1, 1,
+		  UI_T(ui, "受信日 R8.4.1 や R8.4.1..R8.4.30  結果(受理 返戻 エラー 隔離)  被保険者番号(10桁)  ふりがな  空欄で解除",
+		       "received R8.4.1 or R8.4.1..R8.4.30  result (accepted rejected error quarantined)  insured number  kana  empty: clear"),
+		  getmaxx(bw) - 2, 0);
+	wattrset(bw, A_NORMAL);
+	wnoutrefresh(bw);
+	char *text = ui_prompt(ui, UI_T(ui, "検索:", "Search:"), rs->filter ? rs->filter : "");
+	if (!text)
+		return UI_REDRAW;
+	char today[9];
+	iken_ymd(iken_now(), today);
+	clear_filter(rs);
+	char *copy = xstrdup(text), *bad = NULL;
+	const char *insured = NULL, *kana = NULL;
+	for (char *save = NULL, *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		size_t len = strlen(tok);
+		const char *dots = strstr(tok, "..");
+		const char *st = parse_status_word(tok);
+		if (st) {
+			rs->status = st;
+		} else if (len == 10 && strspn(tok, "0123456789") == len) {
+			insured = tok;
+		} else if (dots) {
+			char *from = xstrndup(tok, (size_t)(dots - tok));
+			int err = (*from && wareki_parse(from, today, rs->from)) ||
+				  (dots[2] && wareki_parse(dots + 2, today, rs->to));
+			if (!*from)
+				rs->from[0] = '\0';
+			if (!dots[2])
+				rs->to[0] = '\0';
+			free(from);
+			if (err) {
+				bad = tok;
+				break;
+			}
+		} else if (charset_is_kana(tok)) {
+			kana = tok;
+		} else if (wareki_parse(tok, today, rs->from) == 0) {
+			memcpy(rs->to, rs->from, sizeof(rs->to));
+		} else {
+			bad = tok;
+			break;
+		}
+	}
+	if (bad) {
+		ui_message(ui, 1, UI_T(ui, "「%s」は読めません: 日付 (R8.4.1 や R8.4.1..R8.4.30)、結果、被保険者番号(10桁)、ふりがなのいずれかを入れてください",
+				       "cannot read '%s': give a date (R8.4.1, R8.4.1..R8.4.30), a result, an insured number (10 digits) or a kana prefix"),
+			   bad);
+		clear_filter(rs);
+	} else {
+		if (insured || kana) {
+			struct who_ctx c = { ui->app->fs, insured, kana, NULL, 0, NULL, 0 };
+			int rc = store_read(ui->app->st, who_txn, &c);
+			if (rc)
+				ui_message(ui, 1, "%s", iken_strerror(rc));
+			qsort(c.docs, c.ndocs, sizeof(*c.docs), cmp_u64);
+			rs->docs = c.docs;
+			rs->ndocs = c.ndocs;
+			c.docs = NULL;
+			who_clear(&c);
+			rs->by_applicant = 1;
+		}
+		if (*text)
+			rs->filter = xstrdup(text);
+	}
+	free(copy);
+	free(text);
+	rs->sel = rs->top = 0;
+	apply_filter(rs);
+	return UI_REDRAW;
+}
+
+/* --- the detail --- */
+
+struct detail {
+	struct rrow row;
+	const struct form *f;
+	size_t nerr;
+	int *no;                  /* item number of each error */
+	char **code, **msg;
+	int sel;
+};
+
+static const enum action detail_fkeys[] = { ACT_HELP, ACT_BACK, ACT_CORRECT, ACT_NONE };
+
+static int detail_open(struct view *v, void *arg)
+{
+	const struct rrow *src = arg;
+	struct detail *d = xcalloc(1, sizeof(*d));
+	row_copy(&d->row, src);
+	d->f = formset_get(v->ui->app->fs, d->row.form);
+	/* errors: one "item\tcode\tmessage" line each */
+	for (const char *p = d->row.errors; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (t1 && t2) {
+			*t1 = *t2 = '\0';
+			d->no = xrealloc(d->no, (d->nerr + 1) * sizeof(*d->no));
+			d->code = xrealloc(d->code, (d->nerr + 1) * sizeof(*d->code));
+			d->msg = xrealloc(d->msg, (d->nerr + 1) * sizeof(*d->msg));
+			d->no[d->nerr] = atoi(line);
+			d->code[d->nerr] = xstrdup(t1 + 1);
+			d->msg[d->nerr] = xstrdup(t2 + 1);
+			d->nerr++;
+		}
+		free(line);
+		p = nl ? nl + 1 : NULL;
+	}
+	v->priv = d;
+	return 0;
+}
+
+static void detail_close(struct view *v)
+{
+	struct detail *d = v->priv;
+	for (size_t i = 0; i < d->nerr; i++) {
+		free(d->code[i]);
+		free(d->msg[i]);
+	}
+	free(d->no);
+	free(d->code);
+	free(d->msg);
+	row_clear(&d->row);
+	free(d);
+}
+
+static const char *detail_title(struct view *v)
+{
+	return UI_T(v->ui, "送信結果の詳細", "Result detail");
+}
+
+/* The field an error names: ItemNumber is the field's number in the form. */
+static const struct field *error_field(const struct detail *d, size_t i)
+{
+	for (size_t k = 0; d->f && k < d->f->nfields; k++)
+		if (d->f->fields[k].no == d->no[i])
+			return &d->f->fields[k];
+	return NULL;
+}
+
+static void detail_draw(struct view *v, WINDOW *w)
+{
+	struct detail *d = v->priv;
+	struct ui *ui = v->ui;
+	const struct rrow *r = &d->row;
+	int cols = getmaxx(w), rows = getmaxy(w), y = 0;
+	struct sbuf s = { 0 };
+
+	time_text(ui, r->time, &s);
+	draw_text(w, y, 1, UI_T(ui, "受信日時", "Received"), 12, 0);
+	draw_text(w, y++, 14, s.s, cols - 15, 0);
+	sbuf_reset(&s);
+	if (r->quarantined) {
+		draw_text(w, y, 1, UI_T(ui, "ファイル", "File"), 12, 0);
+		draw_text(w, y++, 14, r->file_name, cols - 15, 0);
+		wattrset(w, draw_attr(DR_ERROR));
+		draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 12, 0);
+		draw_text(w, y++, 14, status_word(ui, r->status), cols - 15, 0);
+		draw_text(w, y, 1, UI_T(ui, "理由", "Reason"), 12, 0);
+		draw_text(w, y++, 14, r->message, cols - 15, 0);
+		wattrset(w, A_NORMAL);
+		draw_text(w, y, 1, "SHA-256", 12, 0);
+		draw_text(w, y++, 14, r->sha256, cols - 15, 0);
+		y++;
+		wattrset(w, draw_attr(DR_DIM));
+		draw_text(w, y, 1, UI_T(ui, "ファイルは隔離フォルダに保存されています。送信した文書の状態は送信状況で確かめてください。",
+					"The file is kept in the quarantine folder. Check the state of the documents on the send queue."),
+			  cols - 2, 0);
+		wattrset(w, A_NORMAL);
+		sbuf_free(&s);
+		v->cursor_y = -1;
+		return;
+	}
+	sbuf_printf(&s, "%llu  %s", (unsigned long long)r->doc_id,
+		    d->f ? (ui->ja ? d->f->title : d->f->title_en) : r->form);
+	draw_text(w, y, 1, UI_T(ui, "文書", "Document"), 12, 0);
+	draw_text(w, y++, 14, s.s, cols - 15, 0);
+	sbuf_reset(&s);
+	draw_text(w, y, 1, UI_T(ui, "ファイルID", "File id"), 12, 0);
+	sbuf_printf(&s, "%s   %s", r->file_id, r->file_name);
+	draw_text(w, y++, 14, s.s, cols - 15, 0);
+	sbuf_reset(&s);
+	int accepted = strcmp(r->status, "accepted") == 0;
+	wattrset(w, accepted ? (int)A_BOLD : draw_attr(DR_ERROR));
+	draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 12, 0);
+	draw_text(w, y++, 14, status_word(ui, r->status), cols - 15, 0);
+	wattrset(w, A_NORMAL);
+	if (accepted || *r->reception_no) {
+		draw_text(w, y, 1, UI_T(ui, "受付番号", "Reception no."), 12, 0);
+		wattrset(w, (int)A_BOLD);
+		draw_text(w, y++, 14, r->reception_no, cols - 15, 0);
+		wattrset(w, A_NORMAL);
+	}
+	if (*r->message || *r->code) {
+		draw_text(w, y, 1, UI_T(ui, "メッセージ", "Message"), 12, 0);
+		if (*r->code)
+			sbuf_printf(&s, "[%s] ", r->code);
+		sbuf_puts(&s, r->message);
+		draw_text(w, y++, 14, s.s, cols - 15, 0);
+		sbuf_reset(&s);
+	}
+	if (d->nerr) {
+		y++;
+		wattrset(w, (int)A_UNDERLINE);
+		draw_text(w, y, 0, "", cols, 1);
+		draw_text(w, y, 1, UI_T(ui, "項目", "Item"), 5, 0);
+		draw_text(w, y, 7, UI_T(ui, "項目名", "Label"), 22, 0);
+		draw_text(w, y++, 30, UI_T(ui, "内容", "Message"), cols - 31, 0);
+		wattrset(w, A_NORMAL);
+		int avail = rows - 1 - y, first = 0;
+		if (avail < 1)
+			avail = 1;
+		if (d->sel >= avail)
+			first = d->sel - avail + 1;
+		for (size_t i = (size_t)first; i < d->nerr && y < rows - 1; i++, y++) {
+			const struct field *fld = error_field(d, i);
+			int selected = (int)i == d->sel;
+			wattrset(w, selected ? draw_attr(DR_SELECT) : draw_attr(DR_ERROR));
+			if (selected)
+				draw_text(w, y, 0, "", cols, 1);
+			draw_textf(w, y, 1, 5, "%4d", d->no[i]);
+			draw_text(w, y, 7, fld ? (ui->ja ? fld->label : fld->label_en) : "?", 22, 0);
+			sbuf_printf(&s, "%s [%s]", d->msg[i], d->code[i]);
+			draw_text(w, y, 30, s.s, cols - 31, 0);
+			sbuf_reset(&s);
+		}
+		wattrset(w, A_NORMAL);
+	}
+	wattrset(w, draw_attr(DR_DIM));
+	draw_text(w, rows - 1, 1, d->nerr ? UI_T(ui, "Enter または F4 修正: エラーの項目で文書を開きます (直して再送信)",
+						 "Enter or F4 Correct: open the document at this item, fix, send again")
+					  : UI_T(ui, "Enter または F4: 文書を開きます", "Enter or F4: open the document"),
+		  cols - 2, 0);
+	wattrset(w, A_NORMAL);
+	sbuf_free(&s);
+	v->cursor_y = -1;
+}
+
+static int detail_key(struct view *v, enum action a, int is_key, wint_t ch)
+{
+	struct detail *d = v->priv;
+	struct ui *ui = v->ui;
+	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
+	/* F4 arrives as the first action of its slot (前回コピー); on this screen the slot is 修正 */
+	if (enter || a == ACT_OPEN || a == ACT_CORRECT || a == ACT_COPY_PREV) {
+		if (d->row.quarantined || !d->row.doc_id || !d->f)
+			return UI_REDRAW;
+		const struct field *fld = d->nerr ? error_field(d, (size_t)d->sel) : NULL;
+		struct form_arg fa = { d->f->id, d->row.doc_id, NULL, fld ? fld->id : NULL };
+		return ui_push(ui, &form_view_ops, &fa) ? UI_REDRAW : UI_ALL;
+	}
+	switch (a) {
+	case ACT_HELP:
+		ui_push(ui, &help_view_ops, NULL);
+		return UI_ALL;
+	case ACT_BACK:
+	case ACT_QUIT:
+		return UI_CLOSE;
+	case ACT_UP:
+	case ACT_PREV_FIELD:
+		if (d->sel > 0)
+			d->sel--;
+		return UI_REDRAW;
+	case ACT_DOWN:
+		if (d->sel + 1 < (int)d->nerr)
+			d->sel++;
+		return UI_REDRAW;
+	default:
+		break;
+	}
+	if (!is_key && ch == '?') {
+		ui_push(ui, &help_view_ops, NULL);
+		return UI_ALL;
+	}
+	return UI_OK;
+}
+
+static const struct view_ops detail_view_ops = {
+	"result", detail_open, detail_draw, detail_key, NULL, detail_close, detail_title, detail_fkeys,
+};
+
+/* --- keys of the list --- */
+
+static int results_key(struct view *v, enum action a, int is_key, wint_t ch)
+{
+	struct results *rs = v->priv;
+	struct ui *ui = v->ui;
+	int page = page_rows(ui->body);
+	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
+	if (enter || a == ACT_OPEN) {
+		if (!rs->nshown)
+			return UI_REDRAW;
+		rs->dirty = 1; /* the document may be corrected and resent meanwhile */
+		return ui_push(ui, &detail_view_ops, &rs->rows[rs->shown[rs->sel]]) ? UI_REDRAW : UI_ALL;
+	}
+	switch (a) {
+	case ACT_HELP:
+		ui_push(ui, &help_view_ops, NULL);
+		return UI_ALL;
+	case ACT_BACK:
+	case ACT_QUIT:
+		return UI_CLOSE;
+	case ACT_UP:
+		if (rs->sel > 0)
+			rs->sel--;
+		return UI_REDRAW;
+	case ACT_DOWN:
+		if (rs->sel + 1 < (int)rs->nshown)
+			rs->sel++;
+		return UI_REDRAW;
+	case ACT_PAGE_PREV:
+		rs->sel = rs->sel > page ? rs->sel - page : 0;
+		return UI_REDRAW;
+	case ACT_PAGE_NEXT:
+		rs->sel += page;
+		if (rs->sel >= (int)rs->nshown)
+			rs->sel = rs->nshown ? (int)rs->nshown - 1 : 0;
+		return UI_REDRAW;
+	case ACT_HOME:
+		rs->sel = 0;
+		return UI_REDRAW;
+	case ACT_END:
+		rs->sel = rs->nshown ? (int)rs->nshown - 1 : 0;
+		return UI_REDRAW;
+	case ACT_SEARCH:
+		return do_search(v);
+	default:
+		break;
+	}
+	if (!is_key && ch == '?') {
+		ui_push(ui, &help_view_ops, NULL);
+		return UI_ALL;
+	}
+	return UI_OK;
+}
+
+/* Results imported while the screen is open appear by themselves. */
+static int results_tick(struct view *v)
+{
+	struct results *rs = v->priv;
+	struct ui *ui = v->ui;
+	if (ui->counts_changed && (int64_t)ui->last_poll != rs->seen_poll) {
+		rs->seen_poll = (int64_t)ui->last_poll;
+		reload(v);
+		return UI_REDRAW;
+	}
+	return UI_OK;
+}
+
+const struct view_ops results_view_ops = {
+	"results", results_open, results_draw, results_key, results_tick, results_close,
+	results_title, results_fkeys,
+};

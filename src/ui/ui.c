@@ -2,6 +2,7 @@
 #include "ui/ui.h"
 #include "ui/draw.h"
 #include "charset.h"
+#include "docops.h"
 #include "errcode.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -333,6 +334,24 @@ static int loop(struct ui *ui)
 	return 0;
 }
 
+/* Test mode: IKEN_TEST_OPEN="form:FORM:ID[:SOURCE_ID]" opens record ID of FORM over the menu
+ * (ID 0: a new one, made from record SOURCE_ID when given), as the lists would. */
+static void test_open(struct ui *ui, const char *spec)
+{
+	char form[32];
+	unsigned long long id = 0, src = 0;
+	if (sscanf(spec, "form:%31[^:]:%llu:%llu", form, &id, &src) < 2)
+		return;
+	const struct form *f = formset_get(ui->app->fs, form);
+	struct record *s = NULL, *init = NULL;
+	if (f && !id && src && store_get(ui->app->st, src, &s) == 0)
+		init = docops_new(ui->app, f, ui->user, s);
+	rec_free(s);
+	struct form_arg fa = { form, id, init, NULL };
+	if (ui_push(ui, &form_view_ops, &fa))
+		rec_free(init);
+}
+
 int ui_main(struct app *a)
 {
 	struct ui ui;
@@ -366,6 +385,9 @@ int ui_main(struct app *a)
 	layout(&ui);
 	ui_poll_now(&ui);
 	int rc = ui_push(&ui, &menu_view_ops, NULL);
+	const char *topen = getenv("IKEN_TEST_OPEN");
+	if (!rc && topen && *topen)
+		test_open(&ui, topen);
 	if (!rc)
 		loop(&ui);
 	endwin();
