@@ -8,11 +8,13 @@ IDLE="$TMP/idle"
 export IKEN_TEST_NO_POLL="${IKEN_TEST_NO_POLL-1}"
 trap 'tmux -S "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
 
-# ui_start [--size COLSxROWS] [--lang LANG] [--term TERM] -- iken args…
+# ui_start [--size COLSxROWS] [--lang LANG] [--term TERM] [--cmd] -- iken args… (--cmd: a
+# whole command instead of iken's arguments)
 ui_start() {
-	cols=80 rows=24 lang=C.UTF-8 term=xterm-256color
+	cols=80 rows=24 lang=C.UTF-8 term=xterm-256color prog="$IKEN"
 	while [ $# -gt 0 ]; do
 		case "$1" in
+		--cmd) prog=; shift ;;
 		--size) cols=${2%x*}; rows=${2#*x}; shift 2 ;;
 		--lang) lang=$2; shift 2 ;;
 		--term) term=$2; shift 2 ;;
@@ -26,7 +28,7 @@ ui_start() {
 		HOME="$HOME" IKEN_FORMS="$IKEN_FORMS" IKEN_TEST_NOW="$IKEN_TEST_NOW" \
 		IKEN_TEST_USER="$IKEN_TEST_USER" IKEN_TEST_IDLE="$IDLE" \
 		IKEN_TEST_NO_POLL="$IKEN_TEST_NO_POLL" IKEN_STABLE_SECONDS=0 \
-		"$IKEN" "$@"
+		$prog "$@"
 	tmux -S "$SOCK" set-option -t t status off >/dev/null
 	tmux -S "$SOCK" set-option -t t remain-on-exit on >/dev/null
 	ui_wait
