@@ -169,6 +169,9 @@ int app_term_conf(struct app *a, struct term_conf *tc)
 	tc->archive = dir_setting(a, s, "archive_dir", "archive");
 	tc->quarantine = dir_setting(a, s, "quarantine_dir", "quarantine");
 	tc->clinic_code = xstrdup(s ? rec_val(s, "clinic_code") : "");
+	tc->sign_required = s && strcmp(rec_val(s, "sign_required"), "1") == 0;
+	tc->sign_ca_file = xstrdup(s ? rec_val(s, "sign_ca_file") : "");
+	tc->sign_crl_file = xstrdup(s ? rec_val(s, "sign_crl_file") : "");
 	tc->poll_seconds = int_setting(s, "poll_seconds", 10);
 	tc->wait_hours = int_setting(s, "result_wait_hours", 24);
 	const char *st = getenv("IKEN_STABLE_SECONDS");
@@ -185,5 +188,7 @@ void term_conf_clear(struct term_conf *tc)
 	free(tc->archive);
 	free(tc->quarantine);
 	free(tc->clinic_code);
+	free(tc->sign_ca_file);
+	free(tc->sign_crl_file);
 	memset(tc, 0, sizeof(*tc));
 }

@@ -8,12 +8,15 @@
 #include "record.h"
 #include "store.h"
 
+struct sign_key;
+
 struct app {
 	char *data_dir;
 	struct formset *fs;
 	struct store *st;
 	const char *user;   /* Unix login */
 	struct terminal_conf *tc; /* names of the terminal exchange (forms/terminal.xml) */
+	struct sign_key *sign_key; /* the doctor's signing key while sending, borrowed; NULL */
 };
 
 /* The terminal folders and timings from the settings record; relative paths are taken from the
@@ -24,6 +27,8 @@ struct term_conf {
 	int poll_seconds;
 	int wait_hours;
 	int stable_seconds; /* a result file must be this old and unchanged before it is read */
+	int sign_required;  /* opinions are signed before they are queued */
+	char *sign_ca_file, *sign_crl_file;
 };
 /* Reads the settings into tc (cleared with term_conf_clear()). */
 int app_term_conf(struct app *a, struct term_conf *tc);

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "inbox.h"
 #include "outbox.h"
+#include "sign.h"
 #include "wareki.h"
 
 #include <getopt.h>
@@ -41,7 +42,9 @@ static const char usage_text[] = N_(
 "                                date range FROM..TO (和暦 accepted)\n"
 "  show ID                       show one record with item numbers and labels\n"
 "  status                        count records by form and status\n"
-"  send ID...|--all              finalize (opinions: doctors only), queue and publish\n"
+"  send ID...|--all [--pin-file F] [--yes]\n"
+"                                finalize (opinions: doctors only), sign when the settings\n"
+"                                ask for it, queue and publish\n"
 "  queue                         show the send queue: state, attempts, last error\n"
 "  cancel ID                     cancel a queued document before it is published\n"
 "  poll [--daemon] [--force]     publish what is due and import results (once, or as a\n"
@@ -50,6 +53,8 @@ static const char usage_text[] = N_(
 "                                imported results with reception numbers and errors\n"
 "  envelope FILE.xml             decode an envelope: header, CSV items with labels, problems\n"
 "  log [send|receive]            the send or receive log (evidence of transmission)\n"
+"  verify FILE.xml [--ca F] [--crl F]\n"
+"                                check an envelope's signature, digests and certificate chain\n"
 "\n"
 "Forms: ikensho (opinion), seikyu (invoice), applicant, user, settings.\n"
 "Statuses: draft final queued published accepted rejected.\n"
@@ -491,24 +496,129 @@ static int parse_ids(int argc, char **argv, int first, uint64_t **ids, size_t *n
 	return 0;
 }
 
+/* When the settings ask for signed opinions: the doctor's key, the PIN asked for without echo
+ * (or read from --pin-file), the certificate's subject shown for confirmation (--yes skips). */
+static int load_signing_key(struct cli *c, const char *pin_file, int yes)
+{
+	struct term_conf tcf;
+	struct record *user = NULL;
+	struct sbuf report = { 0 };
+	int rc = app_term_conf(c->app, &tcf);
+	if (rc || !tcf.sign_required)
+		goto cleanup;
+	rc = app_current_user(c->app, &user);
+	if (rc)
+		goto cleanup; /* outbox_send says who is not registered */
+	rc = outbox_load_key(c->app, user, pin_file, 1, &report);
+	fputs(report.s ? report.s : "", rc ? stderr : stdout);
+	if (!rc && !yes) {
+		char answer[16] = "";
+		printf("%s", _("Sign with this certificate? [y/N] "));
+		fflush(stdout);
+		FILE *tty = fopen("/dev/tty", "r");
+		if (!tty || !fgets(answer, sizeof(answer), tty) || (answer[0] != 'y' && answer[0] != 'Y'))
+			rc = IKEN_EPERM;
+		if (tty)
+			fclose(tty);
+	}
+cleanup:
+	sbuf_free(&report);
+	rec_free(user);
+	term_conf_clear(&tcf);
+	return rc;
+}
+
 static int cmd_send(struct cli *c, int argc, char **argv)
 {
-	int all = argc == 2 && strcmp(argv[1], "--all") == 0;
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "pin-file", required_argument, NULL, 'p' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int all = 0, yes = 0, o;
+	const char *pin_file = NULL;
+	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'a')
+			all = 1;
+		else if (o == 'p')
+			pin_file = optarg;
+		else if (o == 'y')
+			yes = 1;
+		else
+			return usage_error(_("unknown option for %s"), argv[0]);
+	}
 	uint64_t *ids = NULL;
 	size_t n = 0;
-	if (!all && (argc < 2 || parse_ids(argc, argv, 1, &ids, &n))) {
+	if ((!all && optind >= argc) || (all && optind < argc))
+		return usage_error("%s", _("send needs document IDs or --all"));
+	if (parse_ids(argc, argv, optind, &ids, &n)) {
 		free(ids);
-		return argc < 2 ? usage_error("%s", _("send needs document IDs or --all")) : EXIT_USAGE;
+		return EXIT_USAGE;
 	}
 	int rc = open_app(c);
 	if (!rc) {
 		struct sbuf report = { 0 };
-		rc = outbox_send(c->app, ids, n, all, &report);
+		rc = load_signing_key(c, pin_file, yes);
+		if (!rc)
+			rc = outbox_send(c->app, ids, n, all, &report);
+		sign_key_free(c->app->sign_key);
+		c->app->sign_key = NULL;
 		fputs(report.s ? report.s : "", stdout);
 		sbuf_free(&report);
 		rc = exit_for(rc);
 	}
 	free(ids);
+	return rc;
+}
+
+static int cmd_verify(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ca", required_argument, NULL, 'c' },
+		{ "crl", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ca = NULL, *crl = NULL;
+	int o;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'c')
+			ca = optarg;
+		else if (o == 'r')
+			crl = optarg;
+		else
+			return usage_error(_("unknown option for %s"), argv[0]);
+	}
+	if (argc - optind != 1)
+		return usage_error("%s", _("verify needs FILE.xml"));
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	struct term_conf tcf;
+	app_term_conf(c->app, &tcf);
+	if (!ca && *tcf.sign_ca_file)
+		ca = tcf.sign_ca_file;
+	if (!crl && *tcf.sign_crl_file)
+		crl = tcf.sign_crl_file;
+	char *buf = NULL;
+	size_t len;
+	struct sbuf report = { 0 };
+	rc = read_file(argv[optind], ENVELOPE_MAX_FILE, &buf, &len);
+	if (rc) {
+		fprintf(stderr, "iken: %s: %s\n", argv[optind], iken_strerror(rc));
+		rc = EXIT_IO;
+	} else {
+		rc = sign_verify(buf, len, terminal_data_element(c->app->tc), ca, crl, iken_now(), &report);
+		fputs(report.s ? report.s : "", stdout);
+		if (rc)
+			fprintf(stderr, "iken: %s: %s\n", argv[optind], sign_strerror(rc));
+		rc = rc ? EXIT_DATA : EXIT_OK;
+	}
+	free(buf);
+	sbuf_free(&report);
+	term_conf_clear(&tcf);
 	return rc;
 }
 
@@ -879,6 +989,7 @@ static const struct {
 	{ "results", cmd_results },
 	{ "envelope", cmd_envelope },
 	{ "log", cmd_log },
+	{ "verify", cmd_verify },
 	{ "init", cmd_init },
 	{ "import", cmd_import },
 	{ "check", cmd_check },

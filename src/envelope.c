@@ -920,3 +920,8 @@ int result_build(const struct terminal_conf *tc, const struct result *r, int shi
 	xmlFreeDoc(doc);
 	return rc;
 }
+
+const char *terminal_data_element(const struct terminal_conf *tc)
+{
+	return tc->n[TN_DATA];
+}

@@ -26,6 +26,8 @@ void terminal_conf_free(struct terminal_conf *tc);
 /* The record fields whose values the envelope's header carries (ids, owned by tc). */
 enum terminal_field { TF_INSURER_NO, TF_INSURED_NO, TF_CLINIC_CODE };
 const char *terminal_field(const struct terminal_conf *tc, enum terminal_field which);
+/* The name of the element holding the Base64 CSV ("DocumentData"): what a signature covers. */
+const char *terminal_data_element(const struct terminal_conf *tc);
 
 /* File names: "<prefix>req_<id>.xml", "<prefix>res_<id>.xml", "<prefix>req_<id>.err" (the
  * parts from terminal.xml), appended to out. envelope_name: kind 'q' request, 'r' result,

@@ -6,8 +6,10 @@
 #include "envelope.h"
 #include "errcode.h"
 #include "i18n.h"
+#include "sign.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +251,74 @@ static void make_file_id(struct store_txn *t, const char *clinic, time_t now, st
 	sbuf_printf(out, "%s%s%04llu", clinic, ymdhms, (unsigned long long)(seq % 10000));
 }
 
+/* Signs an opinion's envelope with the doctor's key; never queued unsigned when the settings
+ * ask for a signature. */
+static int sign_opinion(struct app *a, const struct record *r, time_t now, struct sbuf *xml,
+			struct sbuf *report)
+{
+	struct sbuf subject = { 0 }, err = { 0 }, signed_xml = { 0 };
+	int ja = iken_lang_ja();
+	int rc = 0;
+	if (!a->sign_key) {
+		sbuf_printf(report, ja ? "%llu: 設定により意見書には電子署名が必要です (署名鍵がありません)\n" :
+				      "%llu: the settings require a signature on opinions, and no signing key is loaded\n",
+			    (unsigned long long)r->id);
+		return IKEN_EPERM;
+	}
+	rc = sign_check_cert(sign_key_cert(a->sign_key), now, rec_val(r, "doctor_name"), &subject, &err);
+	if (!rc)
+		rc = sign_envelope(xml->s, xml->len, terminal_data_element(a->tc), a->sign_key, now,
+				   &signed_xml, &err);
+	if (rc) {
+		sbuf_printf(report, ja ? "%llu: 署名できません: %s\n" : "%llu: cannot sign: %s\n",
+			    (unsigned long long)r->id, err.s ? err.s : sign_strerror(rc));
+		rc = sign_errclass(rc);
+	} else {
+		sbuf_free(xml);
+		*xml = signed_xml;
+		memset(&signed_xml, 0, sizeof(signed_xml));
+	}
+	sbuf_free(&subject);
+	sbuf_free(&err);
+	sbuf_free(&signed_xml);
+	return rc;
+}
+
+int outbox_load_key(struct app *a, const struct record *user, const char *pin_file, int confirm,
+		    struct sbuf *report)
+{
+	char pin[256];
+	struct sbuf err = { 0 }, subject = { 0 };
+	int ja = iken_lang_ja();
+	const char *module = rec_val(user, "pkcs11_module"), *p12 = rec_val(user, "pkcs12_file");
+	struct sign_key *key = NULL;
+	if (!*module && !*p12) {
+		sbuf_puts(report, ja ? "利用者の設定に PKCS#11 モジュールも PKCS#12 ファイルもありません\n" :
+				       "the user has neither a PKCS#11 module nor a PKCS#12 file\n");
+		return IKEN_EPERM;
+	}
+	int rc = sign_read_pin(pin_file, ja ? "HPKIカードのPIN: " : "PIN of the HPKI card: ", pin,
+			       sizeof(pin));
+	if (!rc)
+		rc = *module ? sign_key_pkcs11(module, pin, NULL, &key, &err) :
+			       sign_key_pkcs12(p12, pin, &key, &err);
+	OPENSSL_cleanse(pin, sizeof(pin));
+	if (!rc)
+		rc = sign_check_cert(sign_key_cert(key), iken_now(), rec_val(user, "name"), &subject, &err);
+	if (rc) {
+		sbuf_printf(report, "%s\n", err.s && *err.s ? err.s : sign_strerror(rc));
+		sign_key_free(key);
+		key = NULL;
+		rc = sign_errclass(rc);
+	} else if (confirm) {
+		sbuf_printf(report, ja ? "署名者: %s\n" : "signer: %s\n", subject.s ? subject.s : "");
+	}
+	sbuf_free(&err);
+	sbuf_free(&subject);
+	a->sign_key = key;
+	return rc;
+}
+
 /* Finalizes and queues one document inside a write transaction. */
 static int send_one_txn(struct store_txn *t, void *vctx)
 {
@@ -324,6 +394,11 @@ static int send_one_txn(struct store_txn *t, void *vctx)
 	rc = envelope_build(a->tc, f, r, c->tcf.clinic_code, fid.s, now, &xml);
 	if (rc)
 		goto cleanup;
+	if (c->tcf.sign_required && strcmp(f->id, "ikensho") == 0) {
+		rc = sign_opinion(a, r, now, &xml, c->report);
+		if (rc)
+			goto cleanup;
+	}
 	char sha[65];
 	sha256_hex(xml.s, xml.len, sha);
 	rc = store_kv_put(t, "envelopes", fid.s, fid.len, xml.s, xml.len);

@@ -49,6 +49,13 @@ const char *q_entry_display_state(const struct q_entry *e, int wait_hours, int64
  * line per document to report. Returns 0 when every named document was queued, IKEN_EDATA or
  * IKEN_EPERM when some were not (they are left as they were). */
 int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sbuf *report);
+/* Loads the signed-in doctor's signing key into a->sign_key (freed by the caller with
+ * sign_key_free): the PKCS#11 module of the user record (the HPKI card) or its PKCS#12 file, the
+ * PIN read from pin_file or asked for without echo on the terminal, never stored or logged; the
+ * certificate checked (validity, key usage, the subject is the user). The subject is appended to
+ * report for the doctor to confirm. */
+int outbox_load_key(struct app *a, const struct record *user, const char *pin_file, int confirm,
+		    struct sbuf *report);
 /* Publishes every queued entry that is due (force: ignore the backoff), after finishing what a
  * killed publisher left. Returns the number published in *published. */
 int outbox_publish_due(struct app *a, int force, size_t *published, struct sbuf *report);

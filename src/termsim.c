@@ -9,6 +9,7 @@
 #include "check.h"
 #include "csvrec.h"
 #include "envelope.h"
+#include "sign.h"
 #include "errcode.h"
 #include "form.h"
 #include "record.h"
@@ -64,6 +65,7 @@ static const struct {
 #define E_FORMAT     "E902"  /* BOM, encoding, elements missing, Base64 */
 #define E_CHARCODE   "E903"  /* CharacterCodeIdentifier */
 #define E_FILEID     "E904"  /* identifier in the header differs from the file name */
+#define E_SIGNATURE  "E910"  /* the signature is missing (when required) or does not verify */
 #define E_DOCCLASS   "E905"  /* unknown document class / prefix */
 #define E_LAYOUT     "E906"  /* layout version */
 #define E_CSV        "E907"  /* CSV not one row of the layout's columns */
@@ -88,6 +90,8 @@ struct sim {
 	int *reject_items;
 	size_t nreject;
 	int once;
+	const char *ca;          /* CA certificates: a signature must verify against them */
+	int require_signature;   /* an unsigned opinion is rejected */
 	struct formset *fs;
 	struct terminal_conf *tc;
 	size_t npending;
@@ -314,6 +318,22 @@ static char *next_reception(struct sim *s)
 
 /* Fills res for the request bytes buf (read_rc: how reading went) that came under the name
  * name_prefix + req_ + name_id. */
+/* A signature, when there is one, must verify (the service rejects a file whose signature
+ * fails); with --require-signature an opinion without one is rejected too. */
+static void check_signature(struct sim *s, const struct form *f, const char *buf, size_t len,
+			    struct result *res)
+{
+	struct sbuf report = { 0 };
+	int rc = sign_verify(buf, len, terminal_data_element(s->tc), s->ca, NULL, iken_now(), &report);
+	if (rc == SIGN_ENOSIG) {
+		if (s->require_signature && strcmp(f->env_doc_class, "1") == 0)
+			add_error(res, 0, E_SIGNATURE, "電子署名がありません");
+	} else if (rc && !(rc == SIGN_EUNTRUSTED && !s->ca)) {
+		add_errorf(res, 0, E_SIGNATURE, "電子署名を検証できません(%s)", sign_strerror(rc));
+	}
+	sbuf_free(&report);
+}
+
 static void evaluate(struct sim *s, const char *name_prefix, const char *name_id, const char *buf,
 		     size_t len, int read_rc, struct result *res)
 {
@@ -360,6 +380,7 @@ static void evaluate(struct sim *s, const char *name_prefix, const char *name_id
 		add_errorf(res, 0, E_LAYOUT, "レイアウトバージョンが正しくありません(%s)", h.layout_version);
 		goto done;
 	}
+	check_signature(s, f, buf, len, res);
 	check_document(s, f, &h, &csv, res);
 done:
 	if (!res->clinic_code && strspn(name_id, "0123456789") >= 10)
@@ -647,10 +668,12 @@ static int parse_faults(struct sim *s, const char *arg)
 
 static const char usage[] =
 "Usage: iken-termsim --req DIR --res DIR [--delay SECONDS] [--fault MODE[,MODE...]]\n"
-"                    [--forms DIR] [--once]\n"
+"                    [--forms DIR] [--once] [--ca CA.pem] [--require-signature]\n"
 "Plays the terminal and the service: takes request files from --req, checks them and\n"
 "writes results into --res after the delay. Runs until SIGTERM/SIGINT; with --once it\n"
 "handles the requests there now, waits for their answers to be written, and exits.\n"
+"A signed request must verify (against --ca when given); --require-signature rejects an\n"
+"unsigned opinion.\n"
 "Faults: delay noanswer malformed slow duplicate unknown sjis err reject=NO[:NO...]\n";
 
 int main(int argc, char **argv)
@@ -662,6 +685,8 @@ int main(int argc, char **argv)
 		{ "fault", required_argument, NULL, 'f' },
 		{ "forms", required_argument, NULL, 'F' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "require-signature", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -676,6 +701,8 @@ int main(int argc, char **argv)
 		case 'r': s.res = optarg; break;
 		case 'F': forms = optarg; break;
 		case 'o': s.once = 1; break;
+		case 'c': s.ca = optarg; break;
+		case 'S': s.require_signature = 1; break;
 		case 'd': {
 			char *end;
 			s.delay = strtod(optarg, &end);

@@ -133,6 +133,7 @@ enum sem {
 	SEM_DIAG,
 	SEM_SITE,
 	SEM_REMARKS,      /* the only place for characters outside JIS X 0208 */
+	SEM_UNSET,        /* always empty: switches a test turns on itself (signing) */
 };
 
 static const struct {
@@ -168,6 +169,10 @@ static const struct {
 	{ "doctor_no", SEM_DOCTOR_NO },
 	{ "pkcs11_module", SEM_PATH },
 	{ "req_dir", SEM_PATH },
+	{ "pkcs12_file", SEM_PATH },
+	{ "sign_ca_file", SEM_PATH },
+	{ "sign_crl_file", SEM_PATH },
+	{ "sign_required", SEM_UNSET },
 	{ "res_dir", SEM_PATH },
 	{ "archive_dir", SEM_PATH },
 	{ "quarantine_dir", SEM_PATH },
@@ -456,6 +461,8 @@ void gen_value(struct gen *g, const struct form *f, const struct field *fld,
 	if (fld->max == 0 && fld->length <= 0)
 		return;
 	switch (sem_of(fld)) {
+	case SEM_UNSET:
+		break;
 	case SEM_INSURER_NO:
 		sbuf_puts(out, "99");
 		put_digits(g, out, 4, "0123456789");
