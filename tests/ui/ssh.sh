@@ -44,7 +44,7 @@ user=$(id -un)
 ui_start --cmd -- sh -c "exec ssh -tt -p $port -i $K/user -o StrictHostKeyChecking=no \
 	-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR $user@127.0.0.1 \
 	env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=Asia/Tokyo \
-	IKEN_FORMS=$IKEN_FORMS IKEN_TEST_NOW=$IKEN_TEST_NOW IKEN_TEST_USER=$user \
+	IKEN_FORMS=$IKEN_FORMS IKEN_TEST_NOW=$IKEN_TEST_NOW IKEN_TEST_USER=$IKEN_TEST_USER \
 	IKEN_TEST_IDLE=$IDLE IKEN_TEST_NO_POLL=1 $IKEN --data $D"
 ui_has "Applicants" "the main menu arrives over SSH"
 ui_has "1Help" "with the function-key bar"
