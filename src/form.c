@@ -578,9 +578,9 @@ static void check_model(struct loader *ld)
 			sink_error(ld->sink, fld->line, "field %s: unknown index %s", fld->id, fld->index);
 	}
 	if (f->kind == FORM_MASTER && (!f->key || !form_field(f, f->key)))
-		sink_error(ld->sink, 1, "form %s: a master form needs <key field=…> naming a field", f->id);
+		sink_error(ld->sink, f->line, "form %s: a master form needs <key field=…> naming a field", f->id);
 	if (f->kind == FORM_DOCUMENT && (!f->env_prefix || !f->env_doc_class))
-		sink_error(ld->sink, 1, "form %s: a document form needs <envelope prefix= document-class=>",
+		sink_error(ld->sink, f->line, "form %s: a document form needs <envelope prefix= document-class=>",
 			   f->id);
 }
 
@@ -617,6 +617,7 @@ static struct form *form_from_doc(xmlDocPtr doc, const char *path, struct errsin
 	struct form *f = xcalloc(1, sizeof(*f));
 	struct loader ld = { f, sink, 0 };
 	f->path = xstrdup(path);
+	f->line = root->line;
 	f->id = attr_or(root, "id", "");
 	f->version = attr_or(root, "version", "1");
 	f->layout_version = attr_or(root, "layout-version", "");
@@ -911,7 +912,8 @@ int formset_load(const char *dir, struct formset **out, struct sbuf *errs)
 			continue;
 		}
 		if (formset_get(fs, f->id)) {
-			sbuf_printf(errs, "%s:1: form id %s is already used by another file\n", path.s, f->id);
+			sbuf_printf(errs, "%s:%d: form id %s is already used by another file\n", path.s,
+				    f->line, f->id);
 			form_free(f);
 			rc = IKEN_EFORM;
 			continue;

@@ -94,6 +94,7 @@ struct page {
 
 struct form {
 	char *path;
+	int line;                    /* of the <form> element */
 	char *id, *title, *title_en, *version, *layout_version;
 	enum form_kind kind;
 	char *key;                   /* master forms: key field id */
