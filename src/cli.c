@@ -92,6 +92,54 @@ static int exit_for(int rc)
 	return EXIT_IO;
 }
 
+/* Says what went wrong (when rc is an error) and gives the exit status for rc. */
+static int exit_error(int rc)
+{
+	if (rc)
+		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
+	return exit_for(rc);
+}
+
+/* A command's option: a flag (set to 1 when given) or one with an argument (the last given). */
+struct cmd_opt {
+	const char *name;
+	int *flag;
+	const char **arg;
+};
+
+/* Reads the options of a command (argv[0] is its name) into opts, which a NULL name ends; the
+ * operands are argv[optind] on. Returns 0, or EXIT_USAGE after saying which is unknown. */
+static int parse_opts(int argc, char **argv, const struct cmd_opt *opts)
+{
+	struct option lo[8] = { { 0 } };  /* more than any command has */
+	int n = 0, o;
+	for (; opts[n].name && n + 1 < (int)ARRAY_SIZE(lo); n++) {
+		lo[n].name = opts[n].name;
+		lo[n].has_arg = opts[n].arg ? required_argument : no_argument;
+		lo[n].val = n + 1;  /* the option's place in opts, + 1 */
+	}
+	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
+	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (o < 1 || o > n)
+			return usage_error(_("unknown option for %s"), argv[0]);
+		if (opts[o - 1].arg)
+			*opts[o - 1].arg = optarg;
+		else
+			*opts[o - 1].flag = 1;
+	}
+	return 0;
+}
+
+/* Reads the file a command names, up to max bytes (*buf freed by the caller), and says why when
+ * it cannot. Returns 0 or EXIT_IO. */
+static int read_input(const char *path, size_t max, char **buf, size_t *len)
+{
+	int rc = read_file(path, max, buf, len);
+	if (rc)
+		fprintf(stderr, "iken: %s: %s\n", path, iken_strerror(rc));
+	return rc ? EXIT_IO : 0;
+}
+
 static int open_app(struct cli *c)
 {
 	struct sbuf err = { 0 };
@@ -107,17 +155,25 @@ static int open_app(struct cli *c)
 	return rc ? EXIT_IO : 0;
 }
 
-static const struct form *need_form(struct cli *c, const char *id)
+/* Opens the app and finds the form id names. Returns 0, or the exit status after saying why. */
+static int open_form(struct cli *c, const char *id, const struct form **f)
 {
-	const struct form *f = formset_get(c->app->fs, id);
-	if (!f)
+	int rc = open_app(c);
+	if (rc)
+		return rc;
+	*f = formset_get(c->app->fs, id);
+	if (!*f)
 		fprintf(stderr, "iken: %s: %s\n", id, _("no such form"));
-	return f;
+	return *f ? 0 : EXIT_USAGE;
 }
 
+/* A record status for --status (-1, any status, when s is NULL). */
 static int parse_status(const char *s, int *out)
 {
 	enum rec_status st;
+	*out = -1;
+	if (!s)
+		return 0;
 	if (rec_status_parse(s, &st))
 		return usage_error(_("unknown status '%s' (draft final queued published accepted rejected)"), s);
 	*out = (int)st;
@@ -159,10 +215,8 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	struct init_ctx ic = { formset_get(c->app->fs, "user"), c->app->user, 0 };
 	if (ic.uf)
 		rc = store_write(c->app->st, init_txn, &ic);
-	if (rc) {
-		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
-		return exit_for(rc);
-	}
+	if (rc)
+		return exit_error(rc);
 	/* the local stand-ins for the terminal folders (a clinic's settings name its mount) */
 	struct term_conf tcf;
 	if (app_term_conf(c->app, &tcf) == 0) {
@@ -182,34 +236,26 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 
 static int import_or_check(struct cli *c, int argc, char **argv, int check_only)
 {
-	static const struct option opts[] = {
-		{ "skip-invalid", no_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	int skip = 0;
+	const struct cmd_opt opts[] = {
+		{ "skip-invalid", &skip, NULL },
+		{ NULL, NULL, NULL },
 	};
-	unsigned flags = check_only ? IMPORT_CHECK_ONLY : 0;
-	int o;
-	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 's' && !check_only)
-			flags |= IMPORT_SKIP_INVALID;
-		else
-			return usage_error(_("unknown option for %s"), argv[0]);
-	}
+	/* check takes no option */
+	if (parse_opts(argc, argv, check_only ? &opts[1] : opts))
+		return EXIT_USAGE;
+	unsigned flags = (check_only ? IMPORT_CHECK_ONLY : 0) | (skip ? IMPORT_SKIP_INVALID : 0);
 	if (argc - optind != 2)
 		return usage_error(_("%s needs FORM and FILE.csv"), argv[0]);
-	int rc = open_app(c);
+	const struct form *f;
+	int rc = open_form(c, argv[optind], &f);
 	if (rc)
 		return rc;
-	const struct form *f = need_form(c, argv[optind]);
-	if (!f)
-		return EXIT_USAGE;
 	char *buf;
 	size_t len;
-	rc = read_file(argv[optind + 1], DOCIO_MAX_FILE, &buf, &len);
-	if (rc) {
-		fprintf(stderr, "iken: %s: %s\n", argv[optind + 1], iken_strerror(rc));
-		return EXIT_IO;
-	}
+	rc = read_input(argv[optind + 1], DOCIO_MAX_FILE, &buf, &len);
+	if (rc)
+		return rc;
 	struct sbuf report = { 0 };
 	struct import_result res;
 	rc = docio_import(c->app->st, c->app->fs, f, buf, len, flags, c->app->user, &report, &res);
@@ -242,34 +288,26 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 
 static int cmd_export(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "status", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	const char *status_arg = NULL;
+	const struct cmd_opt opts[] = {
+		{ "status", NULL, &status_arg },
+		{ NULL, NULL, NULL },
 	};
-	int status = -1, o;
-	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != 's')
-			return usage_error(_("unknown option for %s"), argv[0]);
-		if (parse_status(optarg, &status))
-			return EXIT_USAGE;
-	}
+	int status;
+	if (parse_opts(argc, argv, opts) || parse_status(status_arg, &status))
+		return EXIT_USAGE;
 	if (argc - optind != 1)
 		return usage_error(_("%s needs FORM"), argv[0]);
-	int rc = open_app(c);
+	const struct form *f;
+	int rc = open_form(c, argv[optind], &f);
 	if (rc)
 		return rc;
-	const struct form *f = need_form(c, argv[optind]);
-	if (!f)
-		return EXIT_USAGE;
 	struct sbuf out = { 0 };
 	rc = docio_export(c->app->st, f, status, &out);
 	if (!rc && fwrite(out.s, 1, out.len, stdout) != out.len)
 		rc = -5; /* EIO */
 	sbuf_free(&out);
-	if (rc)
-		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
-	return exit_for(rc);
+	return exit_error(rc);
 }
 
 /* --- list --- */
@@ -343,40 +381,27 @@ static int list_txn(struct store_txn *t, void *vctx)
 
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "query", required_argument, NULL, 'q' },
-		{ "status", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	const char *query = NULL, *status_arg = NULL;
+	const struct cmd_opt opts[] = {
+		{ "query", NULL, &query },
+		{ "status", NULL, &status_arg },
+		{ NULL, NULL, NULL },
 	};
-	const char *query = NULL;
-	int status = -1, o;
-	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'q')
-			query = optarg;
-		else if (o == 's') {
-			if (parse_status(optarg, &status))
-				return EXIT_USAGE;
-		} else
-			return usage_error(_("unknown option for %s"), argv[0]);
-	}
+	int status;
+	if (parse_opts(argc, argv, opts) || parse_status(status_arg, &status))
+		return EXIT_USAGE;
 	if (argc - optind != 1)
 		return usage_error(_("%s needs FORM"), argv[0]);
-	int rc = open_app(c);
+	struct list_ctx lc = { NULL, { 0 } };
+	int rc = open_form(c, argv[optind], &lc.f);
 	if (rc)
 		return rc;
-	struct list_ctx lc = { need_form(c, argv[optind]), { 0 } };
-	if (!lc.f)
-		return EXIT_USAGE;
 	char from[9], to[9];
 	lc.q.form = lc.f->id;
 	lc.q.status = status;
 	if (query && query_from(query, &lc.q, from, to))
 		return usage_error(_("cannot read the query '%s': give an insured number (10 digits), a kana prefix, a date or FROM..TO"), query);
-	rc = store_read(c->app->st, list_txn, &lc);
-	if (rc)
-		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
-	return exit_for(rc);
+	return exit_error(store_read(c->app->st, list_txn, &lc));
 }
 
 /* --- show --- */
@@ -476,10 +501,7 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 		return rc;
 	printf(_("data: %s\n"), c->app->data_dir);
 	struct status_ctx sc = { c->app->fs };
-	rc = store_read(c->app->st, status_txn, &sc);
-	if (rc)
-		fprintf(stderr, "iken: %s\n", iken_strerror(rc));
-	return exit_for(rc);
+	return exit_error(store_read(c->app->st, status_txn, &sc));
 }
 
 /* --- send, queue, cancel, poll, results, envelope, log --- */
@@ -530,25 +552,16 @@ cleanup:
 
 static int cmd_send(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "pin-file", required_argument, NULL, 'p' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int all = 0, yes = 0, o;
+	int all = 0, yes = 0;
 	const char *pin_file = NULL;
-	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'a')
-			all = 1;
-		else if (o == 'p')
-			pin_file = optarg;
-		else if (o == 'y')
-			yes = 1;
-		else
-			return usage_error(_("unknown option for %s"), argv[0]);
-	}
+	const struct cmd_opt opts[] = {
+		{ "all", &all, NULL },
+		{ "pin-file", NULL, &pin_file },
+		{ "yes", &yes, NULL },
+		{ NULL, NULL, NULL },
+	};
+	if (parse_opts(argc, argv, opts))
+		return EXIT_USAGE;
 	uint64_t *ids = NULL;
 	size_t n = 0;
 	if ((!all && optind >= argc) || (all && optind < argc))
@@ -575,22 +588,14 @@ static int cmd_send(struct cli *c, int argc, char **argv)
 
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ca", required_argument, NULL, 'c' },
-		{ "crl", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *ca = NULL, *crl = NULL;
-	int o;
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'c')
-			ca = optarg;
-		else if (o == 'r')
-			crl = optarg;
-		else
-			return usage_error(_("unknown option for %s"), argv[0]);
-	}
+	const struct cmd_opt opts[] = {
+		{ "ca", NULL, &ca },
+		{ "crl", NULL, &crl },
+		{ NULL, NULL, NULL },
+	};
+	if (parse_opts(argc, argv, opts))
+		return EXIT_USAGE;
 	if (argc - optind != 1)
 		return usage_error("%s", _("verify needs FILE.xml"));
 	int rc = open_app(c);
@@ -605,11 +610,8 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 	char *buf = NULL;
 	size_t len;
 	struct sbuf report = { 0 };
-	rc = read_file(argv[optind], ENVELOPE_MAX_FILE, &buf, &len);
-	if (rc) {
-		fprintf(stderr, "iken: %s: %s\n", argv[optind], iken_strerror(rc));
-		rc = EXIT_IO;
-	} else {
+	rc = read_input(argv[optind], ENVELOPE_MAX_FILE, &buf, &len);
+	if (!rc) {
 		rc = sign_verify(buf, len, terminal_data_element(c->app->tc), ca, crl, iken_now(), &report);
 		fputs(report.s ? report.s : "", stdout);
 		if (rc)
@@ -696,21 +698,14 @@ static int poll_once(struct cli *c, int force)
 
 static int cmd_poll(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "daemon", no_argument, NULL, 'd' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+	int daemon = 0, force = 0;
+	const struct cmd_opt opts[] = {
+		{ "daemon", &daemon, NULL },
+		{ "force", &force, NULL },
+		{ NULL, NULL, NULL },
 	};
-	int daemon = 0, force = 0, o;
-	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'd')
-			daemon = 1;
-		else if (o == 'f')
-			force = 1;
-		else
-			return usage_error(_("unknown option for %s"), argv[0]);
-	}
+	if (parse_opts(argc, argv, opts))
+		return EXIT_USAGE;
 	int rc = open_app(c);
 	if (rc)
 		return rc;
@@ -796,34 +791,30 @@ static int print_quarantined(const struct quarantined *q, void *vctx)
 
 static int cmd_results(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "status", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct results_ctx rc_ = { NULL, 0, NULL, 0 };
-	int o;
-	char today[9], ymd[9];
-	iken_ymd(iken_now(), today);
-	optind = 0; /* 0: GNU getopt starts over (the global options stopped at the command) */
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 's') {
-			if (wareki_parse(optarg, today, ymd))
-				return usage_error(_("not a date: %s"), optarg);
-			struct tm tm = { 0 };
-			sscanf(ymd, "%4d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-			tm.tm_year -= 1900;
-			tm.tm_mon -= 1;
-			tm.tm_isdst = -1;
-			rc_.since = (int64_t)mktime(&tm);
-		} else if (o == 't') {
-			if (strcmp(optarg, "accepted") && strcmp(optarg, "rejected") &&
-			    strcmp(optarg, "error") && strcmp(optarg, "quarantined"))
-				return usage_error(_("unknown result status '%s' (accepted rejected error quarantined)"), optarg);
-			rc_.status = optarg;
-		} else
-			return usage_error(_("unknown option for %s"), argv[0]);
+	const char *since = NULL;
+	const struct cmd_opt opts[] = {
+		{ "since", NULL, &since },
+		{ "status", NULL, &rc_.status },
+		{ NULL, NULL, NULL },
+	};
+	if (parse_opts(argc, argv, opts))
+		return EXIT_USAGE;
+	if (since) {
+		char today[9], ymd[9];
+		iken_ymd(iken_now(), today);
+		if (wareki_parse(since, today, ymd))
+			return usage_error(_("not a date: %s"), since);
+		struct tm tm = { 0 };
+		sscanf(ymd, "%4d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		tm.tm_isdst = -1;
+		rc_.since = (int64_t)mktime(&tm);
 	}
+	if (rc_.status && strcmp(rc_.status, "accepted") && strcmp(rc_.status, "rejected") &&
+	    strcmp(rc_.status, "error") && strcmp(rc_.status, "quarantined"))
+		return usage_error(_("unknown result status '%s' (accepted rejected error quarantined)"), rc_.status);
 	int rc = open_app(c);
 	if (rc)
 		return rc;
@@ -934,11 +925,9 @@ static int cmd_envelope(struct cli *c, int argc, char **argv)
 		return rc;
 	char *buf;
 	size_t len;
-	rc = read_file(argv[1], ENVELOPE_MAX_FILE, &buf, &len);
-	if (rc) {
-		fprintf(stderr, "iken: %s: %s\n", argv[1], iken_strerror(rc));
-		return EXIT_IO;
-	}
+	rc = read_input(argv[1], ENVELOPE_MAX_FILE, &buf, &len);
+	if (rc)
+		return rc;
 	struct sbuf out = { 0 };
 	rc = describe_envelope(c->app, buf, len, &out);
 	fputs(out.s ? out.s : "", stdout);

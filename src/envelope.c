@@ -3,13 +3,12 @@
 #include "charset.h"
 #include "docio.h"
 #include "errcode.h"
+#include "xmlsafe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <libxml/parser.h>
-#include <libxml/relaxng.h>
 #include <libxml/tree.h>
 #include <openssl/evp.h>
 
@@ -71,107 +70,6 @@ struct terminal_conf {
 	char *n[TN__COUNT];
 };
 
-/* --- libxml2 errors: "prefix:line: message" lines (the one place they are translated here) --- */
-
-struct errsink {
-	struct sbuf *errs;
-	const char *path;      /* prefix of each line; NULL: "line N: " */
-	int count;
-	int truncated;         /* an error said the input ended too early */
-};
-
-static void sink_line(struct errsink *s, int line, const char *msg, size_t n)
-{
-	if (!s->errs)
-		return;
-	if (s->path)
-		sbuf_printf(s->errs, "%s:%d: %.*s\n", s->path, line, (int)n, msg);
-	else if (line > 0)
-		sbuf_printf(s->errs, "line %d: %.*s\n", line, (int)n, msg);
-	else
-		sbuf_printf(s->errs, "%.*s\n", (int)n, msg);
-}
-
-static void xml_error_cb(void *ctx, xmlErrorPtr e)
-{
-	struct errsink *s = ctx;
-	if (!e || e->level == XML_ERR_WARNING)
-		return;
-	/* what libxml2 says when the input stops inside the document */
-	if (e->code == XML_ERR_DOCUMENT_EMPTY || e->code == XML_ERR_TAG_NOT_FINISHED ||
-	    e->code == XML_ERR_COMMENT_NOT_FINISHED || e->code == XML_ERR_PI_NOT_FINISHED)
-		s->truncated = 1;
-	/* A few messages say why; a broken file can produce thousands. */
-	if (s->count >= 5) {
-		s->count++;
-		return;
-	}
-	const char *msg = e->message ? e->message : "error";
-	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
-	sink_line(s, e->line, msg, n);
-	s->count++;
-}
-
-static void sink_error(struct errsink *s, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void sink_error(struct errsink *s, int line, const char *fmt, ...)
-{
-	struct sbuf m = { 0 };
-	va_list ap;
-	va_start(ap, fmt);
-	sbuf_vprintf(&m, fmt, ap);
-	va_end(ap);
-	sink_line(s, line, m.s ? m.s : "", m.len);
-	sbuf_free(&m);
-	s->count++;
-}
-
-/* Parses outside XML safely: size limit, no network, no DTD loading, no entity substitution, and
- * no document with a DTD at all (internal or external subset), so that no entity trick works.
- * encoding (may be NULL) overrides the declaration. On failure *rc is IKEN_ELIMIT or IKEN_EXML
- * and the reason is in the sink. */
-static xmlDocPtr safe_read(const char *buf, size_t len, const char *encoding, struct errsink *sink,
-			   int *rc)
-{
-	if (len > ENVELOPE_MAX_FILE) {
-		sink_error(sink, 0, "the file is larger than %d MiB", ENVELOPE_MAX_FILE / (1024 * 1024));
-		*rc = IKEN_ELIMIT;
-		return NULL;
-	}
-	if (len == 0) {
-		sink_error(sink, 0, "the file is empty");
-		*rc = IKEN_EXML;
-		return NULL;
-	}
-	xmlSetStructuredErrorFunc(sink, xml_error_cb);
-	xmlDocPtr doc = xmlReadMemory(buf, (int)len, NULL, encoding, XML_PARSE_NONET);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (!doc) {
-		if (sink->truncated)
-			sink_error(sink, 0, "the file ends too early (truncated, or still being written)");
-		else if (!sink->count)
-			sink_error(sink, 0, "not well-formed XML");
-		*rc = IKEN_EXML;
-		return NULL;
-	}
-	if (doc->intSubset || doc->extSubset) {
-		sink_error(sink, 0, "a DTD (<!DOCTYPE …>) is not allowed");
-		xmlFreeDoc(doc);
-		*rc = IKEN_EXML;
-		return NULL;
-	}
-	if (!xmlDocGetRootElement(doc)) {
-		sink_error(sink, 0, "no root element");
-		xmlFreeDoc(doc);
-		*rc = IKEN_EXML;
-		return NULL;
-	}
-	*rc = 0;
-	return doc;
-}
-
 static int is_elem(xmlNodePtr n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0;
@@ -228,15 +126,10 @@ static char *elem_text(xmlNodePtr n, int trim)
 int terminal_conf_load(const char *path, struct terminal_conf **out, struct sbuf *errs)
 {
 	struct sbuf schema_path = { 0 };
-	struct errsink sink = { errs, path, 0, 0 }, ssink = { errs, NULL, 0, 0 };
+	struct xmlsafe_errs sink = { .out = errs, .path = path, .max = 5 };
 	struct terminal_conf *tc = NULL;
-	xmlDocPtr doc = NULL, sdoc = NULL;
-	xmlRelaxNGParserCtxtPtr pctx = NULL;
-	xmlRelaxNGPtr schema = NULL;
-	xmlRelaxNGValidCtxtPtr vctx = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	int rc, failed = 1;
+	xmlDocPtr doc = NULL;
+	int failed = 1;
 
 	*out = NULL;
 	/* The schema: form.rng in the same folder, as for the forms. */
@@ -245,44 +138,12 @@ int terminal_conf_load(const char *path, struct terminal_conf **out, struct sbuf
 		sbuf_printf(&schema_path, "%.*s/form.rng", (int)(slash - path), path);
 	else
 		sbuf_puts(&schema_path, "form.rng");
-	ssink.path = schema_path.s;
-
-	rc = read_file(path, FORM_MAX_FILE, &buf, &len);
-	if (rc) {
-		sink_error(&sink, 0, "%s", rc == IKEN_ELIMIT ? "file is too large" : iken_strerror(rc));
+	if (xmlsafe_read_file(path, FORM_MAX_FILE, 0, &sink, &doc) ||
+	    xmlsafe_validate(doc, schema_path.s, &sink))
 		goto cleanup;
-	}
-	doc = safe_read(buf, len, NULL, &sink, &rc);
-	free(buf);
-	buf = NULL;
-	if (!doc)
-		goto cleanup;
-	rc = read_file(schema_path.s, FORM_MAX_FILE, &buf, &len);
-	if (rc) {
-		sink_error(&ssink, 0, "cannot read the schema: %s", iken_strerror(rc));
-		goto cleanup;
-	}
-	sdoc = safe_read(buf, len, NULL, &ssink, &rc);
-	if (!sdoc)
-		goto cleanup;
-	pctx = xmlRelaxNGNewDocParserCtxt(sdoc);
-	xmlRelaxNGSetParserStructuredErrors(pctx, xml_error_cb, &ssink);
-	schema = xmlRelaxNGParse(pctx);
-	if (!schema) {
-		if (!ssink.count)
-			sink_error(&ssink, 0, "cannot read the schema");
-		goto cleanup;
-	}
-	vctx = xmlRelaxNGNewValidCtxt(schema);
-	xmlRelaxNGSetValidStructuredErrors(vctx, xml_error_cb, &sink);
-	if (xmlRelaxNGValidateDoc(vctx, doc) != 0) {
-		if (!sink.count)
-			sink_error(&sink, 0, "does not match the schema %s", schema_path.s);
-		goto cleanup;
-	}
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (!is_elem(root, "terminal")) {
-		sink_error(&sink, root->line, "the root element must be <terminal>");
+		xmlsafe_error(&sink, root->line, "the root element must be <terminal>");
 		goto cleanup;
 	}
 	tc = xcalloc(1, sizeof(*tc));
@@ -297,28 +158,22 @@ int terminal_conf_load(const char *path, struct terminal_conf **out, struct sbuf
 			xmlFree(v);
 		}
 		if (!tc->n[i])
-			sink_error(&sink, root->line, "<%s %s=…> is missing", tname_src[i].elem,
-				   tname_src[i].attr);
+			xmlsafe_error(&sink, root->line, "<%s %s=…> is missing", tname_src[i].elem,
+				      tname_src[i].attr);
 	}
 	if (!sink.count && (strcmp(tc->n[TN_F_REQ], tc->n[TN_F_RES]) == 0 ||
 			    strcmp(tc->n[TN_F_EXT], tc->n[TN_F_ERR]) == 0))
-		sink_error(&sink, root->line, "the request and result parts of file names must differ");
+		xmlsafe_error(&sink, root->line, "the request and result parts of file names must differ");
 	failed = sink.count != 0;
 cleanup:
-	xmlRelaxNGFreeValidCtxt(vctx);
-	xmlRelaxNGFree(schema);
-	xmlRelaxNGFreeParserCtxt(pctx);
-	xmlFreeDoc(sdoc);
 	xmlFreeDoc(doc);
-	free(buf);
+	sbuf_free(&schema_path);
 	if (failed) {
-		if (!sink.count && !ssink.count)
-			sink_error(&sink, 0, "cannot load the terminal names");
+		if (!sink.count)
+			xmlsafe_error(&sink, 0, "cannot load the terminal names");
 		terminal_conf_free(tc);
-		sbuf_free(&schema_path);
 		return IKEN_EFORM;
 	}
-	sbuf_free(&schema_path);
 	*out = tc;
 	return 0;
 }
@@ -621,11 +476,11 @@ cleanup:
 }
 
 static char *need_text(xmlNodePtr top, const char *name, const char *skip, int trim,
-		       struct errsink *sink)
+		       struct xmlsafe_errs *sink)
 {
 	xmlNodePtr n = find_desc(top, name, skip);
 	if (!n) {
-		sink_error(sink, 0, "<%s> is missing", name);
+		xmlsafe_error(sink, 0, "<%s> is missing", name);
 		return NULL;
 	}
 	return elem_text(n, trim);
@@ -634,44 +489,44 @@ static char *need_text(xmlNodePtr top, const char *name, const char *skip, int t
 int envelope_parse(const struct terminal_conf *tc, const char *buf, size_t len,
 		   struct envelope_hdr *hdr, struct sbuf *csv, struct sbuf *err)
 {
-	struct errsink sink = { err, NULL, 0, 0 };
+	struct xmlsafe_errs sink = { .out = err, .max = 5 };
 	xmlDocPtr doc = NULL;
 	char *data = NULL;
 	int rc;
 
 	memset(hdr, 0, sizeof(*hdr));
-	if (len > ENVELOPE_MAX_FILE) {
-		sink_error(&sink, 0, "the file is larger than %d MiB", ENVELOPE_MAX_FILE / (1024 * 1024));
-		return IKEN_ELIMIT;
-	}
+	/* the size first: the checks below read the whole buffer */
+	rc = xmlsafe_check_size(len, ENVELOPE_MAX_FILE, &sink);
+	if (rc)
+		return rc;
 	rc = IKEN_EDATA;
 	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-		sink_error(&sink, 0, "the file starts with a byte order mark (BOM); UTF-8 without BOM is required");
+		xmlsafe_error(&sink, 0, "the file starts with a byte order mark (BOM); UTF-8 without BOM is required");
 		goto cleanup;
 	}
 	if (!utf8_valid(buf, len)) {
-		sink_error(&sink, 0, "the file is not valid UTF-8 (or holds a NUL byte)");
+		xmlsafe_error(&sink, 0, "the file is not valid UTF-8 (or holds a NUL byte)");
 		goto cleanup;
 	}
-	doc = safe_read(buf, len, NULL, &sink, &rc);
-	if (!doc)
+	rc = xmlsafe_read(buf, len, ENVELOPE_MAX_FILE, NULL, 0, &sink, &doc);
+	if (rc)
 		goto cleanup;
 	rc = IKEN_EDATA;
 	if (doc->encoding && strcasecmp((const char *)doc->encoding, "UTF-8") != 0) {
-		sink_error(&sink, 1, "the XML declaration says encoding=\"%s\"; UTF-8 is required",
-			   (const char *)doc->encoding);
+		xmlsafe_error(&sink, 1, "the XML declaration says encoding=\"%s\"; UTF-8 is required",
+			      (const char *)doc->encoding);
 		goto cleanup;
 	}
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (!is_elem(root, tc->n[TN_ROOT])) {
-		sink_error(&sink, root->line, "the root element is <%s>, not <%s>", (const char *)root->name,
-			   tc->n[TN_ROOT]);
+		xmlsafe_error(&sink, root->line, "the root element is <%s>, not <%s>", (const char *)root->name,
+			      tc->n[TN_ROOT]);
 		goto cleanup;
 	}
 	xmlNodePtr h = find_desc(root, tc->n[TN_HEADER], NULL);
 	xmlNodePtr b = find_desc(root, tc->n[TN_BODY], NULL);
 	if (!h || !b) {
-		sink_error(&sink, root->line, "<%s> is missing", tc->n[h ? TN_BODY : TN_HEADER]);
+		xmlsafe_error(&sink, root->line, "<%s> is missing", tc->n[h ? TN_BODY : TN_HEADER]);
 		goto cleanup;
 	}
 	hdr->clinic_code = need_text(h, tc->n[TN_CLINIC], NULL, 1, &sink);
@@ -693,8 +548,8 @@ int envelope_parse(const struct terminal_conf *tc, const char *buf, size_t len,
 		csv->len = before;
 		if (csv->s)
 			csv->s[before] = '\0';
-		sink_error(&sink, 0, "<%s> is not valid Base64 (RFC 4648 with padding, no line breaks)",
-			   tc->n[TN_DATA]);
+		xmlsafe_error(&sink, 0, "<%s> is not valid Base64 (RFC 4648 with padding, no line breaks)",
+			      tc->n[TN_DATA]);
 		goto cleanup;
 	}
 	rc = 0;
@@ -800,7 +655,7 @@ static char *opt_text(xmlNodePtr top, const char *name, const char *skip)
 int result_parse(const struct terminal_conf *tc, const char *buf, size_t len, struct result *out,
 		 struct sbuf *err)
 {
-	struct errsink sink = { err, NULL, 0, 0 };
+	struct xmlsafe_errs sink = { .out = err, .max = 5 };
 	const char *skip = tc->n[TN_ERR_LIST];
 	xmlDocPtr doc = NULL;
 	char *seg = NULL, *status = NULL, *charset = NULL;
@@ -808,14 +663,14 @@ int result_parse(const struct terminal_conf *tc, const char *buf, size_t len, st
 
 	memset(out, 0, sizeof(*out));
 	const char *enc = len <= ENVELOPE_MAX_FILE ? sjis_override(buf, len) : NULL;
-	doc = safe_read(buf, len, enc, &sink, &rc);
-	if (!doc)
+	rc = xmlsafe_read(buf, len, ENVELOPE_MAX_FILE, enc, 0, &sink, &doc);
+	if (rc)
 		goto cleanup;
 	rc = IKEN_EDATA;
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (!is_elem(root, tc->n[TN_ROOT])) {
-		sink_error(&sink, root->line, "the root element is <%s>, not <%s>", (const char *)root->name,
-			   tc->n[TN_ROOT]);
+		xmlsafe_error(&sink, root->line, "the root element is <%s>, not <%s>", (const char *)root->name,
+			      tc->n[TN_ROOT]);
 		goto cleanup;
 	}
 	out->charset = enc ? 1 : 0;
@@ -831,13 +686,13 @@ int result_parse(const struct terminal_conf *tc, const char *buf, size_t len, st
 	status = opt_text(root, tc->n[TN_STATUS], skip);
 	charset = opt_text(root, tc->n[TN_CHARSET], skip);
 	if (out->file_id && !*out->file_id)
-		sink_error(&sink, 0, "<%s> is empty", tc->n[TN_FILE_ID]);
+		xmlsafe_error(&sink, 0, "<%s> is empty", tc->n[TN_FILE_ID]);
 	if (seg && parse_small_int(seg, &out->segment))
-		sink_error(&sink, 0, "<%s> is not a number: %.40s", tc->n[TN_SEGMENT], seg);
+		xmlsafe_error(&sink, 0, "<%s> is not a number: %.40s", tc->n[TN_SEGMENT], seg);
 	if (status && *status && parse_small_int(status, &out->status))
-		sink_error(&sink, 0, "<%s> is not a number: %.40s", tc->n[TN_STATUS], status);
+		xmlsafe_error(&sink, 0, "<%s> is not a number: %.40s", tc->n[TN_STATUS], status);
 	if (charset && *charset && parse_small_int(charset, &out->charset))
-		sink_error(&sink, 0, "<%s> is not a number: %.40s", tc->n[TN_CHARSET], charset);
+		xmlsafe_error(&sink, 0, "<%s> is not a number: %.40s", tc->n[TN_CHARSET], charset);
 
 	xmlNodePtr list = find_desc(root, tc->n[TN_ERR_LIST], NULL);
 	for (xmlNodePtr n = list ? walk_next(list, list, 1) : NULL; n; ) {
@@ -848,8 +703,8 @@ int result_parse(const struct terminal_conf *tc, const char *buf, size_t len, st
 			memset(e, 0, sizeof(*e));
 			char *item = opt_text(n, tc->n[TN_ITEM], NULL);
 			if (item && *item && parse_small_int(item, &e->item))
-				sink_error(&sink, n->line, "<%s> %zu: <%s> is not a number: %.40s",
-					   tc->n[TN_ERROR], out->nerrors, tc->n[TN_ITEM], item);
+				xmlsafe_error(&sink, n->line, "<%s> %zu: <%s> is not a number: %.40s",
+					      tc->n[TN_ERROR], out->nerrors, tc->n[TN_ITEM], item);
 			free(item);
 			e->code = opt_text(n, tc->n[TN_ERR_CODE], NULL);
 			e->message = opt_text(n, tc->n[TN_ERR_MSG], NULL);

@@ -1,14 +1,12 @@
 #include "config.h"
 #include "form.h"
 #include "errcode.h"
+#include "xmlsafe.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <libxml/parser.h>
-#include <libxml/relaxng.h>
 #include <libxml/tree.h>
 
 static const char *const ftype_names[FT__COUNT] = {
@@ -19,95 +17,6 @@ static const char *const ftype_names[FT__COUNT] = {
 const char *ftype_name(enum ftype t)
 {
 	return (unsigned)t < FT__COUNT ? ftype_names[t] : "?";
-}
-
-/* --- libxml2 errors: collected as "file:line: message" (the one place they are translated) --- */
-
-struct errsink {
-	struct sbuf *errs;
-	const char *path;
-	int count;
-};
-
-static void xml_error(void *ctx, const xmlError *e)
-{
-	struct errsink *s = ctx;
-	if (!e || e->level == XML_ERR_WARNING)
-		return;
-	const char *msg = e->message ? e->message : "error";
-	size_t n = strcspn(msg, "\n"); /* one line: libxml2 adds detail lines ("Bytes: 0x…") */
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
-	sbuf_printf(s->errs, "%s:%d: %.*s\n", e->file ? e->file : s->path, e->line, (int)n, msg);
-	s->count++;
-}
-
-static void xml_error_cb(void *ctx, xmlErrorPtr e)
-{
-	xml_error(ctx, e);
-}
-
-static void sink_error(struct errsink *s, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void sink_error(struct errsink *s, int line, const char *fmt, ...)
-{
-	va_list ap;
-	sbuf_printf(s->errs, "%s:%d: ", s->path, line);
-	va_start(ap, fmt);
-	sbuf_vprintf(s->errs, fmt, ap);
-	va_end(ap);
-	sbuf_putc(s->errs, '\n');
-	s->count++;
-}
-
-/* Parses a file safely: size limit, no network, no DTD loading, no entity expansion. */
-static xmlDocPtr parse_xml(const char *path, struct errsink *sink)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = read_file(path, FORM_MAX_FILE, &buf, &len);
-	if (rc) {
-		sink_error(sink, 0, "%s", rc == IKEN_ELIMIT ? "file is too large" : iken_strerror(rc));
-		return NULL;
-	}
-	xmlSetStructuredErrorFunc(sink, xml_error_cb);
-	xmlDocPtr doc = xmlReadMemory(buf, (int)len, path, NULL, XML_PARSE_NONET);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	free(buf);
-	return doc;
-}
-
-static int validate(xmlDocPtr doc, const char *schema_path, struct errsink *sink)
-{
-	struct errsink ssink = { sink->errs, schema_path, 0 };
-	xmlRelaxNGParserCtxtPtr pctx = NULL;
-	xmlRelaxNGPtr schema = NULL;
-	xmlRelaxNGValidCtxtPtr vctx = NULL;
-	xmlDocPtr sdoc = parse_xml(schema_path, &ssink);
-	int rc = IKEN_EFORM;
-	if (!sdoc)
-		goto cleanup;
-	pctx = xmlRelaxNGNewDocParserCtxt(sdoc);
-	xmlRelaxNGSetParserStructuredErrors(pctx, xml_error_cb, &ssink);
-	schema = xmlRelaxNGParse(pctx);
-	if (!schema)
-		goto cleanup;
-	vctx = xmlRelaxNGNewValidCtxt(schema);
-	xmlRelaxNGSetValidStructuredErrors(vctx, xml_error_cb, sink);
-	if (xmlRelaxNGValidateDoc(vctx, doc) == 0)
-		rc = 0;
-	else if (sink->count == 0)
-		sink_error(sink, 0, "does not match the schema %s", schema_path);
-cleanup:
-	if (ssink.count)
-		sink->count += ssink.count;
-	else if (rc && !schema)
-		sink_error(sink, 0, "cannot read the schema %s", schema_path);
-	xmlRelaxNGFreeValidCtxt(vctx);
-	xmlRelaxNGFree(schema);
-	xmlRelaxNGFreeParserCtxt(pctx);
-	xmlFreeDoc(sdoc);
-	return rc;
 }
 
 /* --- tree helpers --- */
@@ -185,7 +94,7 @@ static void free_words(char **v, size_t n)
 
 struct loader {
 	struct form *f;
-	struct errsink *sink;
+	struct xmlsafe_errs *sink;
 	size_t fcap;
 };
 
@@ -214,8 +123,8 @@ static void load_codelist(struct loader *ld, xmlNodePtr n)
 		code->label_en = attr_or(c, "label-en", code->label);
 		for (size_t i = 0; i + 1 < cl->n; i++)
 			if (strcmp(cl->codes[i].value, code->value) == 0)
-				sink_error(ld->sink, c->line, "code list %s: value %s appears twice",
-					   cl->id, code->value);
+				xmlsafe_error(ld->sink, c->line, "code list %s: value %s appears twice",
+					      cl->id, code->value);
 	}
 }
 
@@ -250,7 +159,7 @@ static void load_field(struct loader *ld, xmlNodePtr n, int page, int section)
 	fld->label_en = attr_or(n, "label-en", fld->label);
 	char *type = attr(n, "type");
 	if (parse_type(type, &fld->type))
-		sink_error(ld->sink, n->line, "field %s: unknown type %s", fld->id, type ? type : "");
+		xmlsafe_error(ld->sink, n->line, "field %s: unknown type %s", fld->id, type ? type : "");
 	free(type);
 	fld->length = attr_int(n, "length", 0);
 	fld->max = attr_int(n, "max", -1);
@@ -264,7 +173,8 @@ static void load_field(struct loader *ld, xmlNodePtr n, int page, int section)
 			if (strcmp(fill, fill_names[i]) == 0)
 				fld->fill = (enum fill_kind)i;
 		if (fld->fill == FILL_NONE)
-			sink_error(ld->sink, n->line, "field %s: unknown fill %s", fld->id, fill);
+			xmlsafe_error(ld->sink, n->line, "field %s: unknown fill %s", fld->id,
+				      fill);
 		free(fill);
 	}
 	fld->fill_from = attr(n, "fill-from");
@@ -292,8 +202,8 @@ static void load_field(struct loader *ld, xmlNodePtr n, int page, int section)
 			i++;
 		}
 		if ((int)nb != fld->length)
-			sink_error(ld->sink, n->line, "field %s: length %d but %zu <bit> boxes", fld->id,
-				   fld->length, nb);
+			xmlsafe_error(ld->sink, n->line, "field %s: length %d but %zu <bit> boxes", fld->id,
+				      fld->length, nb);
 	}
 }
 
@@ -327,12 +237,12 @@ static void load_pages(struct loader *ld, xmlNodePtr root)
 static const struct field *need_field(struct loader *ld, const char *id, int line, const char *what)
 {
 	if (!id) {
-		sink_error(ld->sink, line, "%s: missing field", what);
+		xmlsafe_error(ld->sink, line, "%s: missing field", what);
 		return NULL;
 	}
 	const struct field *fld = form_field(ld->f, id);
 	if (!fld)
-		sink_error(ld->sink, line, "%s: no field %s", what, id);
+		xmlsafe_error(ld->sink, line, "%s: no field %s", what, id);
 	return fld;
 }
 
@@ -350,8 +260,8 @@ static int resolve_ref(struct loader *ld, const char *s, int line, struct fref *
 		enum ftype t = out->field->type;
 		int len = out->field->length;
 		if ((t != FT_BITS && t != FT_DIGITS) || out->digit < 1 || out->digit > len) {
-			sink_error(ld->sink, line, "reference %s: %s has no digit %d", s,
-				   out->field->id, out->digit);
+			xmlsafe_error(ld->sink, line, "reference %s: %s has no digit %d", s,
+				      out->field->id, out->digit);
 			return -1;
 		}
 	}
@@ -367,7 +277,7 @@ static struct fref *resolve_refs(struct loader *ld, const char *list, int line, 
 		resolve_ref(ld, w[i], line, &refs[i]);
 	free_words(w, cnt);
 	if (cnt == 0)
-		sink_error(ld->sink, line, "empty list of fields");
+		xmlsafe_error(ld->sink, line, "empty list of fields");
 	*n = cnt;
 	return refs;
 }
@@ -377,7 +287,7 @@ static void load_cond(struct loader *ld, xmlNodePtr n, struct cond *c, int neede
 	char *when = attr(n, "when");
 	if (!when) {
 		if (needed)
-			sink_error(ld->sink, n->line, "<%s> needs a when= condition", n->name);
+			xmlsafe_error(ld->sink, n->line, "<%s> needs a when= condition", n->name);
 		return;
 	}
 	resolve_ref(ld, when, n->line, &c->ref);
@@ -398,7 +308,7 @@ static void load_cond(struct loader *ld, xmlNodePtr n, struct cond *c, int neede
 			free(v);
 	}
 	if (found != 1)
-		sink_error(ld->sink, n->line, "the condition needs exactly one of eq, ne, set, empty");
+		xmlsafe_error(ld->sink, n->line, "the condition needs exactly one of eq, ne, set, empty");
 }
 
 static const struct {
@@ -446,9 +356,10 @@ static void load_rule(struct loader *ld, xmlNodePtr n)
 				known = 1;
 			}
 		if (!known)
-			sink_error(ld->sink, n->line, "unknown derive kind %s", kind ? kind : "");
+			xmlsafe_error(ld->sink, n->line, "unknown derive kind %s",
+				      kind ? kind : "");
 	} else if (!known) {
-		sink_error(ld->sink, n->line, "unknown rule <%s>", n->name);
+		xmlsafe_error(ld->sink, n->line, "unknown rule <%s>", n->name);
 	}
 	if (!known)
 		goto out;
@@ -481,7 +392,7 @@ static void load_rule(struct loader *ld, xmlNodePtr n)
 		if (after && strcmp(after, "@today") != 0)
 			r.field2 = need_field(ld, after, n->line, "date-order after");
 		else if (!after)
-			sink_error(ld->sink, n->line, "date-order needs after=");
+			xmlsafe_error(ld->sink, n->line, "date-order needs after=");
 		free(after);
 		r.strict = attr_yes(n, "strict");
 		break;
@@ -557,31 +468,31 @@ static void check_model(struct loader *ld)
 	for (size_t i = 0; i < f->nfields; i++) {
 		struct field *fld = &f->fields[i];
 		if (!valid_id(fld->id))
-			sink_error(ld->sink, fld->line, "field id '%s' is not [a-z][a-z0-9_]*", fld->id);
+			xmlsafe_error(ld->sink, fld->line, "field id '%s' is not [a-z][a-z0-9_]*", fld->id);
 		if (fld->no <= last_no)
-			sink_error(ld->sink, fld->line, "field %s: item number %d does not follow %d",
-				   fld->id, fld->no, last_no);
+			xmlsafe_error(ld->sink, fld->line, "field %s: item number %d does not follow %d",
+				      fld->id, fld->no, last_no);
 		last_no = fld->no;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(f->fields[j].id, fld->id) == 0)
-				sink_error(ld->sink, fld->line, "field id %s appears twice (line %d)",
-					   fld->id, f->fields[j].line);
+				xmlsafe_error(ld->sink, fld->line, "field id %s appears twice (line %d)",
+					      fld->id, f->fields[j].line);
 		if (fld->type == FT_CODE && !fld->codes)
-			sink_error(ld->sink, fld->line, "field %s: a code field needs codes=", fld->id);
+			xmlsafe_error(ld->sink, fld->line, "field %s: a code field needs codes=", fld->id);
 		if (fld->fill == FILL_TIMESTAMP &&
 		    (!fld->fill_from || !form_field(f, fld->fill_from)))
-			sink_error(ld->sink, fld->line, "field %s: fill-from names no field", fld->id);
+			xmlsafe_error(ld->sink, fld->line, "field %s: fill-from names no field", fld->id);
 		if (fld->length < 0 || fld->max < -1)
-			sink_error(ld->sink, fld->line, "field %s: negative length", fld->id);
+			xmlsafe_error(ld->sink, fld->line, "field %s: negative length", fld->id);
 		if (fld->index && strcmp(fld->index, "insured") && strcmp(fld->index, "kana") &&
 		    strcmp(fld->index, "date"))
-			sink_error(ld->sink, fld->line, "field %s: unknown index %s", fld->id, fld->index);
+			xmlsafe_error(ld->sink, fld->line, "field %s: unknown index %s", fld->id, fld->index);
 	}
 	if (f->kind == FORM_MASTER && (!f->key || !form_field(f, f->key)))
-		sink_error(ld->sink, f->line, "form %s: a master form needs <key field=…> naming a field", f->id);
+		xmlsafe_error(ld->sink, f->line, "form %s: a master form needs <key field=…> naming a field", f->id);
 	if (f->kind == FORM_DOCUMENT && (!f->env_prefix || !f->env_doc_class))
-		sink_error(ld->sink, f->line, "form %s: a document form needs <envelope prefix= document-class=>",
-			   f->id);
+		xmlsafe_error(ld->sink, f->line, "form %s: a document form needs <envelope prefix= document-class=>",
+			      f->id);
 }
 
 static void resolve_codes(struct loader *ld, xmlNodePtr root)
@@ -602,8 +513,8 @@ static void resolve_codes(struct loader *ld, xmlNodePtr root)
 				if (codes) {
 					fld->codes = find_codelist(ld->f, codes);
 					if (!fld->codes)
-						sink_error(ld->sink, fl->line, "field %s: no code list %s",
-							   fld->id, codes);
+						xmlsafe_error(ld->sink, fl->line, "field %s: no code list %s",
+							      fld->id, codes);
 					free(codes);
 				}
 			}
@@ -611,7 +522,7 @@ static void resolve_codes(struct loader *ld, xmlNodePtr root)
 	}
 }
 
-static struct form *form_from_doc(xmlDocPtr doc, const char *path, struct errsink *sink)
+static struct form *form_from_doc(xmlDocPtr doc, const char *path, struct xmlsafe_errs *sink)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	struct form *f = xcalloc(1, sizeof(*f));
@@ -650,17 +561,16 @@ static struct form *form_from_doc(xmlDocPtr doc, const char *path, struct errsin
 
 int form_load(const char *path, const char *schema_path, struct form **out, struct sbuf *errs)
 {
-	struct errsink sink = { errs, path, 0 };
-	xmlDocPtr doc = parse_xml(path, &sink);
+	struct xmlsafe_errs sink = { .out = errs, .path = path };
+	xmlDocPtr doc = NULL;
 	int rc = IKEN_EFORM;
 	*out = NULL;
-	if (!doc)
-		goto cleanup;
-	if (validate(doc, schema_path, &sink))
+	if (xmlsafe_read_file(path, FORM_MAX_FILE, XMLSAFE_ALLOW_DTD, &sink, &doc) ||
+	    xmlsafe_validate(doc, schema_path, &sink))
 		goto cleanup;
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (!root || !is_elem(root, "form")) {
-		sink_error(&sink, root ? root->line : 1, "the root element must be <form>");
+		xmlsafe_error(&sink, root ? root->line : 1, "the root element must be <form>");
 		goto cleanup;
 	}
 	struct form *f = form_from_doc(doc, path, &sink);
@@ -672,7 +582,7 @@ int form_load(const char *path, const char *schema_path, struct form **out, stru
 	rc = 0;
 cleanup:
 	if (rc && sink.count == 0)
-		sink_error(&sink, 0, "cannot load the form");
+		xmlsafe_error(&sink, 0, "cannot load the form");
 	xmlFreeDoc(doc);
 	return rc;
 }
@@ -780,14 +690,15 @@ static int parse_yen(const char *s, long *out)
 
 static int load_fees(const char *path, const char *schema, struct fee_table **out, struct sbuf *errs)
 {
-	struct errsink sink = { errs, path, 0 };
-	xmlDocPtr doc = parse_xml(path, &sink);
+	struct xmlsafe_errs sink = { .out = errs, .path = path };
+	xmlDocPtr doc = NULL;
 	struct fee_table *ft = NULL;
-	if (!doc || validate(doc, schema, &sink))
+	if (xmlsafe_read_file(path, FORM_MAX_FILE, XMLSAFE_ALLOW_DTD, &sink, &doc) ||
+	    xmlsafe_validate(doc, schema, &sink))
 		goto cleanup;
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (!is_elem(root, "fees")) {
-		sink_error(&sink, root->line, "the root element must be <fees>");
+		xmlsafe_error(&sink, root->line, "the root element must be <fees>");
 		goto cleanup;
 	}
 	ft = xcalloc(1, sizeof(*ft));
@@ -800,14 +711,14 @@ static int load_fees(const char *path, const char *schema, struct fee_table **ou
 		memset(p, 0, sizeof(*p));
 		char *from = attr_or(n, "valid-from", "");
 		if (strlen(from) != 8 || strspn(from, "0123456789") != 8)
-			sink_error(&sink, n->line, "valid-from must be YYYYMMDD");
+			xmlsafe_error(&sink, n->line, "valid-from must be YYYYMMDD");
 		snprintf(p->valid_from, sizeof(p->valid_from), "%.8s", from);
 		free(from);
 		if (ft->nperiods > 1 && strcmp(ft->periods[ft->nperiods - 2].valid_from, p->valid_from) >= 0)
-			sink_error(&sink, n->line, "periods must be in increasing valid-from order");
+			xmlsafe_error(&sink, n->line, "periods must be in increasing valid-from order");
 		p->tax_percent = attr_int(n, "tax-percent", 0);
 		if (p->tax_percent < 0 || p->tax_percent > 100)
-			sink_error(&sink, n->line, "tax-percent must be 0–100");
+			xmlsafe_error(&sink, n->line, "tax-percent must be 0–100");
 		char *taxable = attr(n, "taxable");
 		p->taxable = split_words(taxable, &p->ntaxable);
 		free(taxable);
@@ -819,22 +730,22 @@ static int load_fees(const char *path, const char *schema, struct fee_table **ou
 			p->categories[p->nfees] = attr_or(c, "category", "");
 			char *yen = attr_or(c, "yen", "");
 			if (parse_yen(yen, &p->yen[p->nfees]))
-				sink_error(&sink, c->line, "yen must be a whole number of yen");
+				xmlsafe_error(&sink, c->line, "yen must be a whole number of yen");
 			free(yen);
 			for (size_t j = 0; j < p->nfees; j++)
 				if (strcmp(p->categories[j], p->categories[p->nfees]) == 0)
-					sink_error(&sink, c->line, "category %s appears twice",
-						   p->categories[j]);
+					xmlsafe_error(&sink, c->line, "category %s appears twice",
+						      p->categories[j]);
 			p->nfees++;
 		}
 	}
 	if (ft->nperiods == 0)
-		sink_error(&sink, root->line, "the fee table has no <period>");
+		xmlsafe_error(&sink, root->line, "the fee table has no <period>");
 cleanup:
 	xmlFreeDoc(doc);
 	if (sink.count || !ft) {
 		if (!sink.count)
-			sink_error(&sink, 0, "cannot load the fee table");
+			xmlsafe_error(&sink, 0, "cannot load the fee table");
 		fee_table_free(ft);
 		return IKEN_EFORM;
 	}
@@ -866,11 +777,6 @@ int fee_lookup(const struct fee_period *p, const char *category, long *yen)
 
 /* --- form sets --- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int formset_load(const char *dir, struct formset **out, struct sbuf *errs)
 {
 	struct formset *fs = xcalloc(1, sizeof(*fs));
@@ -880,23 +786,15 @@ int formset_load(const char *dir, struct formset **out, struct sbuf *errs)
 	int rc = 0;
 	fs->dir = xstrdup(dir);
 	sbuf_printf(&schema, "%s/form.rng", dir);
-	DIR *d = opendir(dir);
-	if (!d) {
+	if (list_dir(dir, &names, &nnames)) {
 		sbuf_printf(errs, "%s: cannot open the forms folder\n", dir);
 		rc = IKEN_EFORM;
 		goto cleanup;
 	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n > 4 && strcmp(de->d_name + n - 4, ".xml") == 0 && de->d_name[0] != '.') {
-			names = xrealloc(names, (nnames + 1) * sizeof(*names));
-			names[nnames++] = xstrdup(de->d_name);
-		}
-	}
-	closedir(d);
-	qsort(names, nnames, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < nnames; i++) {
+		size_t n = strlen(names[i]);
+		if (n <= 4 || strcmp(names[i] + n - 4, ".xml") != 0)
+			continue;
 		sbuf_reset(&path);
 		sbuf_printf(&path, "%s/%s", dir, names[i]);
 		if (strcmp(names[i], "terminal.xml") == 0)
@@ -926,7 +824,7 @@ int formset_load(const char *dir, struct formset **out, struct sbuf *errs)
 		rc = IKEN_EFORM;
 	}
 cleanup:
-	free_words(names, nnames);
+	list_dir_free(names, nnames);
 	sbuf_free(&schema);
 	sbuf_free(&path);
 	if (rc) {

@@ -352,11 +352,6 @@ static void recover_claims(const char *res)
 	closedir(d);
 }
 
-static int cmp_names(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 int inbox_poll(struct app *a, struct poll_stats *ps, struct sbuf *report)
 {
 	struct term_conf tcf;
@@ -365,26 +360,16 @@ int inbox_poll(struct app *a, struct poll_stats *ps, struct sbuf *report)
 	if (rc)
 		return rc;
 	recover_claims(tcf.res);
-	DIR *d = opendir(tcf.res);
-	if (!d) {
-		rc = -errno;
+	char **names = NULL;
+	size_t n = 0;
+	rc = list_dir(tcf.res, &names, &n);
+	if (rc) {
 		sbuf_printf(report, iken_lang_ja() ? "結果フォルダ %s を読めません: %s\n" :
 						     "cannot read the result folder %s: %s\n",
 			    tcf.res, iken_strerror(rc));
 		term_conf_clear(&tcf);
 		return rc;
 	}
-	char **names = NULL;
-	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		struct sbuf prefix = { 0 }, id = { 0 }, path = { 0 }, claim = { 0 };
 		char kind;
@@ -409,9 +394,8 @@ next:
 		sbuf_free(&id);
 		sbuf_free(&path);
 		sbuf_free(&claim);
-		free(names[i]);
 	}
-	free(names);
+	list_dir_free(names, n);
 	term_conf_clear(&tcf);
 	return 0;
 }

@@ -580,6 +580,22 @@ static void step_pause(void)
 
 enum { T_CLAIM, T_PUBLISHING, T_PUBLISHED, T_FAILED, T_RELEASE };
 
+/* The document of e, when it is still queued, moves to status; the send log records outcome. */
+static int leave_queued(struct store_txn *t, const struct app *a, const struct q_entry *e,
+			enum rec_status status, const char *outcome)
+{
+	struct record *r;
+	int rc = store_rec_get(t, e->doc_id, &r);
+	if (rc)
+		return rc;
+	if (r->status == ST_QUEUED) {
+		r->status = status;
+		rc = store_rec_update(t, r, r->revision, a->user);
+	}
+	rec_free(r);
+	return rc ? rc : audit_add(t, AUDIT_SEND, a->user, e->file_name, e->sha256, outcome);
+}
+
 struct trans_ctx {
 	struct app *a;
 	const char *file_id;
@@ -645,17 +661,7 @@ static int trans_txn(struct store_txn *t, void *vctx)
 			e->claim_pid = 0;
 			set_str(&e->last_error, "");
 			c->ok = 1;
-			struct record *r;
-			rc = store_rec_get(t, e->doc_id, &r);
-			if (!rc) {
-				if (r->status == ST_QUEUED) {
-					r->status = ST_PUBLISHED;
-					rc = store_rec_update(t, r, r->revision, c->a->user);
-				}
-				rec_free(r);
-			}
-			if (!rc)
-				rc = audit_add(t, AUDIT_SEND, c->a->user, e->file_name, e->sha256, "published");
+			rc = leave_queued(t, c->a, e, ST_PUBLISHED, "published");
 		}
 		break;
 	}
@@ -796,10 +802,8 @@ static int recover(struct app *a, const struct term_conf *tcf, const struct q_en
 			}
 		}
 		/* mark published: the entry's owner is gone, take it over */
-		struct trans_ctx c = { a, e->file_id, T_PUBLISHED, NULL, now, 0, { 0 } };
-		rc = store_write(a->st, trans_txn, &c);
-		q_entry_clear(&c.e);
-		if (!rc && c.ok)
+		rc = transition(a, e->file_id, T_PUBLISHED, NULL, &ok);
+		if (ok)
 			sbuf_printf(report, iken_lang_ja() ? "%s: 中断された送信を完了しました\n" :
 							     "%s: finished an interrupted publication\n",
 				    e->file_name);
@@ -899,7 +903,6 @@ static int cancel_txn(struct store_txn *t, void *vctx)
 {
 	struct cancel_ctx *c = vctx;
 	struct q_entry e;
-	struct record *r = NULL;
 	c->cancelled = 0;
 	int rc = outbox_get(t, c->file_id, &e);
 	if (rc)
@@ -911,17 +914,10 @@ static int cancel_txn(struct store_txn *t, void *vctx)
 	e.state = Q_CANCELLED;
 	rc = outbox_put(t, &e);
 	if (!rc)
-		rc = store_rec_get(t, e.doc_id, &r);
-	if (!rc && r->status == ST_QUEUED) {
-		r->status = ST_FINAL;
-		rc = store_rec_update(t, r, r->revision, c->a->user);
-	}
-	if (!rc)
-		rc = audit_add(t, AUDIT_SEND, c->a->user, e.file_name, e.sha256, "cancelled");
+		rc = leave_queued(t, c->a, &e, ST_FINAL, "cancelled");
 	if (!rc)
 		c->cancelled = 1;
 cleanup:
-	rec_free(r);
 	q_entry_clear(&e);
 	return rc;
 }

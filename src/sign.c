@@ -5,7 +5,9 @@
  * ossl_fail(), PKCS#11 return values in p11_fail(). */
 #include "config.h"
 #include "sign.h"
+#include "envelope.h"
 #include "errcode.h"
+#include "xmlsafe.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -22,7 +24,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlIO.h>
-#include <libxml/xmlerror.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -108,90 +109,18 @@ static int ossl_fail(struct sbuf *err, const char *what)
 	return IKEN_ECRYPTO;
 }
 
-/* --- Base64 (OpenSSL's EVP_EncodeBlock / EVP_DecodeBlock, strict) --- */
+/* --- Base64: envelope.h's strict codec --- */
 
-static void b64_encode(const void *data, size_t len, struct sbuf *out)
+/* base64_decode() of an xs:base64Binary ds: value, where XML whitespace may stand between the
+ * characters (never in the document data, which is decoded as it is). */
+static int b64_decode_xml(const char *s, size_t len, struct sbuf *out)
 {
-	enum { CHUNK = 3 * 1024 };
-	unsigned char enc[4 * (CHUNK / 3) + 1];
-	const unsigned char *p = data;
-	sbuf_add(out, "", 0);
-	while (len) {
-		size_t n = len < CHUNK ? len : CHUNK;
-		int k = EVP_EncodeBlock(enc, p, (int)n);
-		if (k > 0)
-			sbuf_add(out, enc, (size_t)k);
-		p += n;
-		len -= n;
-	}
-}
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int is_xml_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Appends the bytes of strict Base64 (RFC 4648, padded, zero trailing bits) to out. skip_space:
- * XML whitespace between the characters is allowed (xs:base64Binary of the ds: values); never
- * for the document data. Returns 0 or IKEN_EDATA (out unchanged). OpenSSL's decoder alone would
- * skip whitespace and pad the output with NUL bytes: both are checked here first. */
-static int b64_decode(const char *s, size_t len, int skip_space, struct sbuf *out)
-{
-	enum { CHUNK = 4 * 1024 };
-	unsigned char dec[3 * (CHUNK / 4)];
 	struct sbuf clean = { 0 };
-	size_t pad = 0, start = out->len;
-	int rc = IKEN_EDATA;
-
-	if (skip_space) {
-		sbuf_add(&clean, "", 0);
-		for (size_t i = 0; i < len; i++)
-			if (!is_xml_space((unsigned char)s[i]))
-				sbuf_putc(&clean, s[i]);
-		s = clean.s;
-		len = clean.len;
-	}
-	if (len % 4)
-		goto cleanup;
-	if (len && s[len - 1] == '=')
-		pad = s[len - 2] == '=' ? 2 : 1;
-	for (size_t i = 0; i < len - pad; i++)
-		if (b64_value((unsigned char)s[i]) < 0)
-			goto cleanup;
-	if (pad == 1 && (b64_value((unsigned char)s[len - 2]) & 0x3))
-		goto cleanup;
-	if (pad == 2 && (b64_value((unsigned char)s[len - 3]) & 0xf))
-		goto cleanup;
-	sbuf_add(out, "", 0);
-	for (size_t i = 0; i < len; i += CHUNK) {
-		size_t n = len - i < CHUNK ? len - i : CHUNK;
-		int k = EVP_DecodeBlock(dec, (const unsigned char *)s + i, (int)n);
-		if (k < 0 || (size_t)k != n / 4 * 3) {
-			out->len = start;
-			out->s[start] = '\0';
-			goto cleanup;
-		}
-		if (i + n == len)
-			k -= (int)pad;
-		sbuf_add(out, dec, (size_t)k);
-	}
-	rc = 0;
-cleanup:
+	sbuf_add(&clean, "", 0);
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			sbuf_putc(&clean, s[i]);
+	int rc = base64_decode(clean.s, clean.len, out);
 	sbuf_free(&clean);
 	return rc;
 }
@@ -1241,49 +1170,11 @@ static int cert_der(X509 *cert, struct sbuf *out)
 
 /* --- XML --- */
 
-struct xml_errs {
-	struct sbuf *err;
-	int count;
-};
-
-static void xml_error_cb(void *ctx, xmlErrorPtr e)
-{
-	struct xml_errs *x = ctx;
-	if (!e || x->count++ >= 3)
-		return;
-	const char *m = e->message ? e->message : "?";
-	size_t n = strlen(m);
-	while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-		n--;
-	sbuf_printf(x->err, L("XMLの%d行目: %.*s\n", "XML line %d: %.*s\n"), e->line, (int)n, m);
-}
-
 /* Parses without network, DTD or entity substitution; IKEN_EXML/IKEN_ELIMIT with a message. */
 static int parse_xml(const char *xml, size_t len, xmlDocPtr *out, struct sbuf *err)
 {
-	struct xml_errs x = { err, 0 };
-	*out = NULL;
-	if (len > SIGN_MAX_FILE) {
-		sbuf_printf(err, L("ファイルが%d MiBを超えています\n", "the file is larger than %d MiB\n"),
-			    SIGN_MAX_FILE / (1024 * 1024));
-		return IKEN_ELIMIT;
-	}
-	xmlSetStructuredErrorFunc(&x, xml_error_cb);
-	xmlDocPtr doc = len ? xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET) : NULL;
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (!doc) {
-		if (!x.count)
-			sbuf_puts(err, L("XMLとして正しくありません\n", "not well-formed XML\n"));
-		return IKEN_EXML;
-	}
-	if (doc->intSubset || doc->extSubset || !xmlDocGetRootElement(doc)) {
-		sbuf_puts(err, L("DTD (<!DOCTYPE>) は使えません、またはルート要素がありません\n",
-				 "a DTD (<!DOCTYPE>) is not allowed, or there is no root element\n"));
-		xmlFreeDoc(doc);
-		return IKEN_EXML;
-	}
-	*out = doc;
-	return 0;
+	struct xmlsafe_errs e = { .out = err, .max = 3, .ja = iken_lang_ja() };
+	return xmlsafe_read(xml, len, SIGN_MAX_FILE, NULL, 0, &e, out);
 }
 
 static int is_elem(xmlNodePtr n, const char *ns, const char *name)
@@ -1463,7 +1354,7 @@ static xmlNodePtr add_alg(xmlNodePtr parent, xmlNsPtr ns, const char *name, cons
 static void add_b64(xmlNodePtr parent, xmlNsPtr ns, const char *name, const void *data, size_t len)
 {
 	struct sbuf b = { 0 };
-	b64_encode(data, len, &b);
+	base64_encode(data, len, &b);
 	add_elem(parent, ns, name, b.s);
 	sbuf_free(&b);
 }
@@ -1545,7 +1436,7 @@ int sign_envelope(const char *xml, size_t len, const char *data_elem, const stru
 	}
 	char *text = text_of(data);
 	struct sbuf dec = { 0 };
-	int brc = b64_decode(text, strlen(text), 0, &dec);
+	int brc = base64_decode(text, strlen(text), &dec);
 	free(text);
 	if (!brc && memchr(dec.s, '\0', dec.len))
 		brc = IKEN_EDATA;
@@ -1625,7 +1516,7 @@ int sign_envelope(const char *xml, size_t len, const char *data_elem, const stru
 	if (rc)
 		goto cleanup;
 	sbuf_reset(&b);
-	b64_encode(sig.s, sig.len, &b);
+	base64_encode(sig.s, sig.len, &b);
 	xmlNodeAddContent(sv, X(b.s));
 	size_t start = out->len;
 	rc = dump_xml(doc, out);
@@ -1686,7 +1577,7 @@ static int child_b64(xmlNodePtr parent, const char *ns, const char *name, struct
 	if (!c)
 		return IKEN_ENOTFOUND;
 	char *t = text_of(c);
-	int rc = b64_decode(t, strlen(t), 1, out);
+	int rc = b64_decode_xml(t, strlen(t), out);
 	free(t);
 	return rc;
 }
@@ -1757,7 +1648,7 @@ static void check_signature_value(struct vrep *v, xmlDocPtr doc, xmlNodePtr si, 
 		goto cleanup;
 	}
 	char *t = text_of(svn);
-	int brc = b64_decode(t, strlen(t), 1, &sig);
+	int brc = b64_decode_xml(t, strlen(t), &sig);
 	free(t);
 	if (brc || !sig.len || (ec && ecdsa_raw_to_der((const unsigned char *)sig.s, sig.len, &der))) {
 		rep(v, 0, L("SignatureValueが正しくありません", "bad SignatureValue"));
@@ -1903,7 +1794,7 @@ static void check_data(struct vrep *v, xmlNodePtr data)
 {
 	struct sbuf dec = { 0 };
 	char *t = text_of(data);
-	int rc = b64_decode(t, strlen(t), 0, &dec);
+	int rc = base64_decode(t, strlen(t), &dec);
 	if (rc) {
 		sbuf_printf(v->r, L("NG: <%s> が正しいBase64ではありません (改行・空白・NULは不可)\n",
 				    "FAILED: <%s> is not strict Base64 (no line breaks, spaces or NUL)\n"),
@@ -1969,7 +1860,7 @@ static int verify_doc(xmlDocPtr doc, const char *data_elem, int check_chain_too,
 			continue;
 		char *t = text_of(c);
 		sbuf_reset(&der);
-		int brc = b64_decode(t, strlen(t), 1, &der);
+		int brc = b64_decode_xml(t, strlen(t), &der);
 		free(t);
 		const unsigned char *q = (const unsigned char *)der.s;
 		X509 *x = brc ? NULL : d2i_X509(NULL, &q, (long)der.len);

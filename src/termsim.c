@@ -15,7 +15,6 @@
 #include "record.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -595,37 +594,20 @@ cleanup:
 	sbuf_free(&rname);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every request now in the folder, in name order. */
 static void scan(struct sim *s, const char *pattern)
 {
-	DIR *d = opendir(s->req);
 	char **names = NULL;
 	size_t n = 0;
-	struct dirent *de;
-	if (!d) {
-		logf_("%s: cannot open: %s", s->req, strerror(errno));
+	int rc = list_dir(s->req, &names, &n);
+	if (rc) {
+		logf_("%s: cannot open: %s", s->req, strerror(-rc));
 		return;
 	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || fnmatch(pattern, de->d_name, 0) != 0)
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		if (!stop)
+	for (size_t i = 0; i < n && !stop; i++)
+		if (fnmatch(pattern, names[i], 0) == 0)
 			handle(s, names[i]);
-		free(names[i]);
-	}
-	free(names);
+	list_dir_free(names, n);
 }
 
 /* --- options --- */

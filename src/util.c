@@ -2,6 +2,7 @@
 #include "util.h"
 #include "errcode.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -227,6 +228,43 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 		*len = b.len;
 	*out = sbuf_take(&b);
 	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int list_dir(const char *dir, char ***names, size_t *n)
+{
+	char **v = NULL;
+	size_t cnt = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		v = xrealloc(v, (cnt + 1) * sizeof(*v));
+		v[cnt++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	/* readdir order differs between file systems; what callers do with the names should not. */
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_names);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+void list_dir_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 static int fsync_dir_of(const char *path)

@@ -48,6 +48,12 @@ int iken_lang_ja(void);
  * Returns 0, -errno, or IKEN_ELIMIT when the file is larger than max. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* The names in dir but those starting with '.', sorted by strcmp(): *names and *n. The caller
+ * frees them with list_dir_free(). Returns 0 or -errno (then *names is NULL and *n 0). */
+int list_dir(const char *dir, char ***names, size_t *n);
+/* Frees each of the n names and the array. */
+void list_dir_free(char **names, size_t n);
+
 /* Writes a file atomically: temporary name in the same folder, fsync, rename, fsync of the
  * folder. mode is the new file's permission bits. Returns 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "errcode.h"
 #include "form.h"
+#include "fuzzlib.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -203,60 +204,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZING
-#include "tap.h"
-
-#include <dirent.h>
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(int argc, char **argv)
 {
-#ifdef SRCDIR
-	const char *dir = argc > 1 ? argv[1] : SRCDIR "/tests/fuzz/form";
-#else
-	const char *dir = argc > 1 ? argv[1] : "tests/fuzz/form";
-#endif
-	char **names = NULL;
-	size_t n = 0, i;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!ok(d != NULL, "corpus folder %s opens", dir))
-		return done_testing();
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	/* readdir order differs between file systems; the TAP numbering should not. */
-	qsort(names, n, sizeof(*names), cmp_names);
-
-	for (i = 0; i < n; i++) {
-		struct sbuf path = { 0 };
-		const char *problem;
-		char *data;
-		size_t len;
-		int rc;
-
-		sbuf_printf(&path, "%s/%s", dir, names[i]);
-		rc = read_file(path.s, FORM_MAX_FILE + 1, &data, &len);
-		if (rc == 0) {
-			problem = check_input((const uint8_t *)data, len);
-			free(data);
-		} else {
-			problem = iken_strerror(rc);
-		}
-		if (!ok(!problem, "%s: did not crash", names[i]))
-			printf("#   %s\n", problem);
-		sbuf_free(&path);
-		free(names[i]);
-	}
-	free(names);
-	return done_testing();
+	return fuzz_replay_main(argc, argv, "form", "did not crash", check_input);
 }
 #endif

@@ -10,6 +10,7 @@
 #include "charset.h"
 #include "envelope.h"
 #include "errcode.h"
+#include "fuzzlib.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -20,6 +21,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct terminal_conf *tc;
+
+static void free_conf(void)
+{
+	terminal_conf_free(tc);
+	tc = NULL;
+}
 
 static void load_conf(void)
 {
@@ -37,6 +44,7 @@ static void load_conf(void)
 		fprintf(stderr, "fuzz_result: %s", errs.s ? errs.s : "cannot load terminal.xml\n");
 		abort();
 	}
+	atexit(free_conf);
 	sbuf_free(&path);
 	sbuf_free(&errs);
 }
@@ -175,8 +183,9 @@ static const char *check_base64(const char *data, size_t size)
 	return problem;
 }
 
-static const char *check_input(const char *data, size_t size)
+static const char *check_input(const uint8_t *bytes, size_t size)
 {
+	const char *data = (const char *)bytes;
 	const char *problem;
 	if (!tc)
 		load_conf();
@@ -190,7 +199,7 @@ static const char *check_input(const char *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *problem = check_input((const char *)data, size);
+	const char *problem = check_input(data, size);
 
 	if (problem) {
 		fprintf(stderr, "fuzz_result: %s\n", problem);
@@ -200,61 +209,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZING
-#include "tap.h"
-
-#include <dirent.h>
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(int argc, char **argv)
 {
-#ifdef SRCDIR
-	const char *dir = argc > 1 ? argv[1] : SRCDIR "/tests/fuzz/result";
-#else
-	const char *dir = argc > 1 ? argv[1] : "tests/fuzz/result";
-#endif
-	char **names = NULL;
-	size_t n = 0, i;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!ok(d != NULL, "corpus folder %s opens", dir))
-		return done_testing();
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	/* readdir order differs between file systems; the TAP numbering should not. */
-	qsort(names, n, sizeof(*names), cmp_names);
-
-	for (i = 0; i < n; i++) {
-		struct sbuf path = { 0 };
-		const char *problem;
-		char *data;
-		size_t len;
-		int rc;
-
-		sbuf_printf(&path, "%s/%s", dir, names[i]);
-		rc = read_file(path.s, 32 * 1024 * 1024, &data, &len);
-		if (rc == 0) {
-			problem = check_input(data, len);
-			free(data);
-		} else {
-			problem = iken_strerror(rc);
-		}
-		if (!ok(!problem, "%s", names[i]))
-			printf("#   %s\n", problem);
-		sbuf_free(&path);
-		free(names[i]);
-	}
-	free(names);
-	terminal_conf_free(tc);
-	return done_testing();
+	return fuzz_replay_main(argc, argv, "result", NULL, check_input);
 }
 #endif

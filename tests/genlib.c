@@ -476,13 +476,15 @@ void gen_value(struct gen *g, const struct form *f, const struct field *fld,
 		sbuf_puts(out, GEN_CLINIC_CODE);
 		break;
 	case SEM_PERSON:
-		sbuf_printf(out, "%s　%s%u", PICK(g, family_kanji), PICK(g, given_kanji),
-			    1 + gen_below(g, 99));
+	case SEM_STAFF: {
+		/* one draw per statement: argument evaluation order is unspecified, and the same
+		 * seed must give the same people with every compiler */
+		const char *family = PICK(g, family_kanji);
+		const char *given = sem_of(fld) == SEM_PERSON ? PICK(g, given_kanji) : PICK(g, staff_kanji);
+		unsigned num = 1 + gen_below(g, sem_of(fld) == SEM_PERSON ? 99 : 9);
+		sbuf_printf(out, "%s　%s%u", family, given, num);
 		break;
-	case SEM_STAFF:
-		sbuf_printf(out, "%s　%s%u", PICK(g, family_kanji), PICK(g, staff_kanji),
-			    1 + gen_below(g, 9));
-		break;
+	}
 	case SEM_KANA_PERSON: {
 		int hira = gen_chance(g, 25);
 		sbuf_puts(out, hira ? PICK(g, family_hira) : PICK(g, family_kana));

@@ -70,14 +70,10 @@ int draw_textf(WINDOW *w, int y, int x, int cols, const char *fmt, ...)
 
 void draw_fkeys(WINDOW *w, int cols, const enum action *fkeys, int ja)
 {
-	int slot = cols / 12;
 	werase(w);
-	if (slot < 4)
-		slot = 4;
 	for (int fk = 1; fk <= 12; fk++) {
-		int x = (fk - 1) * slot;
-		if (x + 3 > cols)
-			break;
+		/* twelve slots spread over the whole width, as receipt software does */
+		int x = (fk - 1) * cols / 12, width = fk * cols / 12 - x;
 		const char *label = NULL;
 		for (const enum action *a = fkeys; a && *a != ACT_NONE; a++) {
 			const struct action_info *ai = action_info(*a);
@@ -86,11 +82,16 @@ void draw_fkeys(WINDOW *w, int cols, const enum action *fkeys, int ja)
 		}
 		char num[8];
 		snprintf(num, sizeof(num), "%d", fk);
+		int nw = fk >= 10 ? 2 : 1;
 		wattrset(w, A_BOLD);
-		draw_text(w, 0, x, num, 2, 0);
+		draw_text(w, 0, x, num, nw, 0);
 		wattrset(w, label ? A_REVERSE : A_NORMAL);
-		int lx = x + (fk >= 10 ? 2 : 1);
-		draw_text(w, 0, lx, label ? label : "", slot - (lx - x) - 1, 1);
+		/* a label that fills its slot exactly touches the next number; a longer one is cut
+		 * one column short so that the numbers stay apart */
+		int avail = width - nw;
+		if (label && utf8_width(label) > avail)
+			avail--;
+		draw_text(w, 0, x + nw, label ? label : "", avail, 1);
 		wattrset(w, A_NORMAL);
 	}
 }

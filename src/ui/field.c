@@ -756,6 +756,13 @@ static void draw_line_entry(const struct fcanvas *c, int vy, int x, int cols, co
 		e->hscroll = e->cur;
 	while (e->hscroll < e->cur && span_width(s, e->hscroll, e->cur) > bw - 1)
 		e->hscroll = next_char(s, e->text.len, e->hscroll);
+	/* a box that grew (resize, leaving a narrow screen) shows more of the text again */
+	while (e->hscroll > 0) {
+		size_t p = prev_char(s, e->hscroll);
+		if (span_width(s, p, e->cur) > bw - 1)
+			break;
+		e->hscroll = p;
+	}
 	put(c, vy, x, s + e->hscroll, bw, 1, attr);
 	if (row >= 0) {
 		*cy = row;
@@ -763,8 +770,8 @@ static void draw_line_entry(const struct fcanvas *c, int vy, int x, int cols, co
 	}
 }
 
-static void draw_area(const struct fcanvas *c, int vy, int x, int cols, const struct field *fld,
-		      const char *value, struct fedit *e, int rows, int attr, int *cy, int *cx)
+static void draw_area(const struct fcanvas *c, int vy, int x, int cols, const char *value,
+		      struct fedit *e, int rows, int attr, int *cy, int *cx)
 {
 	const char *s = e ? (e->text.s ? e->text.s : "") : value;
 	struct vrow *v;
@@ -773,6 +780,8 @@ static void draw_area(const struct fcanvas *c, int vy, int x, int cols, const st
 	if (e) {
 		e->area_cols = cols;
 		int r = (int)cursor_row(v, n, e->cur);
+		if (e->vscroll > (int)n - rows)
+			e->vscroll = (int)n - rows > 0 ? (int)n - rows : 0;
 		if (r < e->vscroll)
 			e->vscroll = r;
 		if (r >= e->vscroll + rows)
@@ -799,7 +808,6 @@ static void draw_area(const struct fcanvas *c, int vy, int x, int cols, const st
 		put(c, vy, x + cols - 1, "^", 1, 0, draw_attr(DR_DIM));
 	sbuf_free(&line);
 	free(v);
-	(void)fld;
 }
 
 void field_draw_entry(const struct fcanvas *c, int vy, int x, int cols, const struct field *fld,
@@ -810,7 +818,7 @@ void field_draw_entry(const struct fcanvas *c, int vy, int x, int cols, const st
 	value = value ? value : "";
 	if (is_texty(fld->type)) {
 		if (fld->type == FT_TEXTAREA)
-			draw_area(c, vy, x, cols, fld, value, e, field_entry_height(fld, cols, ja, max_rows),
+			draw_area(c, vy, x, cols, value, e, field_entry_height(fld, cols, ja, max_rows),
 				  readonly ? draw_attr(DR_NORMAL) : draw_attr(DR_FIELD), cy, cx);
 		else
 			draw_line_entry(c, vy, x, cols, fld, value, e, ja, box, cy, cx);

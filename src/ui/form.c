@@ -758,7 +758,18 @@ static void form_draw(struct view *v, WINDOW *w)
 	for (int i = 0; i < help_rows; i++) {
 		int y = rows - help_rows + i;
 		size_t n = utf8_fit(p, cols - 1, NULL);
-		draw_text(w, y, 0, p, cols - 1, 0);
+		/* English wraps between words; Japanese anywhere */
+		if (p[n] && p[n] != ' ' && i + 1 < help_rows) {
+			size_t k = n;
+			while (k > 0 && p[k - 1] != ' ' && (unsigned char)p[k - 1] < 0x80 && n - k < 24)
+				k--;
+			if (k > 0 && p[k - 1] == ' ')
+				n = k;
+		}
+		struct sbuf part = { 0 };
+		sbuf_add(&part, p, n);
+		draw_text(w, y, 0, part.s ? part.s : "", cols - 1, 0);
+		sbuf_free(&part);
 		p += n;
 		while (*p == ' ')
 			p++;

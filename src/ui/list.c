@@ -547,7 +547,9 @@ static void list_draw(struct view *v, WINDOW *w)
 			/* a name column is as wide as the names; its header may be clipped */
 			width[k] = dw > (hw < 8 ? hw : 8) ? dw : (hw < 8 ? hw : 8);
 		} else {
-			width[k] = dw > hw ? dw : hw;
+			/* a long header does not widen a column of short values by much */
+			int hcap = hw < dw + 4 ? hw : dw + 4;
+			width[k] = dw > hcap ? dw : hcap;
 			used += width[k] + 1;
 		}
 	}

@@ -640,6 +640,8 @@ struct detail {
 };
 
 static const enum action detail_fkeys[] = { ACT_HELP, ACT_BACK, ACT_CORRECT, ACT_NONE };
+static const enum action quarantined_fkeys[] = { ACT_HELP, ACT_BACK, ACT_NONE };
+static const struct view_ops detail_quarantined_ops;
 
 static int detail_open(struct view *v, void *arg)
 {
@@ -667,6 +669,9 @@ static int detail_open(struct view *v, void *arg)
 		p = nl ? nl + 1 : NULL;
 	}
 	v->priv = d;
+	/* a quarantined file has no document to open: its key bar says so */
+	if (d->row.quarantined)
+		v->ops = &detail_quarantined_ops;
 	return 0;
 }
 
@@ -707,24 +712,24 @@ static void detail_draw(struct view *v, WINDOW *w)
 	struct sbuf s = { 0 };
 
 	time_text(ui, r->time, &s);
-	draw_text(w, y, 1, UI_T(ui, "受信日時", "Received"), 12, 0);
-	draw_text(w, y++, 14, s.s, cols - 15, 0);
+	draw_text(w, y, 1, UI_T(ui, "受信日時", "Received"), 14, 0);
+	draw_text(w, y++, 16, s.s, cols - 17, 0);
 	sbuf_reset(&s);
 	if (r->quarantined) {
-		draw_text(w, y, 1, UI_T(ui, "ファイル", "File"), 12, 0);
-		draw_text(w, y++, 14, r->file_name, cols - 15, 0);
+		draw_text(w, y, 1, UI_T(ui, "ファイル", "File"), 14, 0);
+		draw_text(w, y++, 16, r->file_name, cols - 17, 0);
 		wattrset(w, draw_attr(DR_ERROR));
-		draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 12, 0);
-		draw_text(w, y++, 14, status_word(ui, r->status), cols - 15, 0);
-		draw_text(w, y, 1, UI_T(ui, "理由", "Reason"), 12, 0);
-		draw_text(w, y++, 14, r->message, cols - 15, 0);
+		draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 14, 0);
+		draw_text(w, y++, 16, status_word(ui, r->status), cols - 17, 0);
+		draw_text(w, y, 1, UI_T(ui, "理由", "Reason"), 14, 0);
+		draw_text(w, y++, 16, r->message, cols - 17, 0);
 		wattrset(w, A_NORMAL);
 		draw_text(w, y, 1, "SHA-256", 12, 0);
-		draw_text(w, y++, 14, r->sha256, cols - 15, 0);
+		draw_text(w, y++, 16, r->sha256, cols - 17, 0);
 		y++;
 		wattrset(w, draw_attr(DR_DIM));
-		draw_text(w, y, 1, UI_T(ui, "ファイルは隔離フォルダに保存されています。送信した文書の状態は送信状況で確かめてください。",
-					"The file is kept in the quarantine folder. Check the state of the documents on the send queue."),
+		draw_text(w, y, 1, UI_T(ui, "ファイルは隔離フォルダに保存されています。文書の状態は送信状況で確かめてください。",
+					"The file is kept in the quarantine folder; see the send queue for the documents."),
 			  cols - 2, 0);
 		wattrset(w, A_NORMAL);
 		sbuf_free(&s);
@@ -733,30 +738,30 @@ static void detail_draw(struct view *v, WINDOW *w)
 	}
 	sbuf_printf(&s, "%llu  %s", (unsigned long long)r->doc_id,
 		    d->f ? (ui->ja ? d->f->title : d->f->title_en) : r->form);
-	draw_text(w, y, 1, UI_T(ui, "文書", "Document"), 12, 0);
-	draw_text(w, y++, 14, s.s, cols - 15, 0);
+	draw_text(w, y, 1, UI_T(ui, "文書", "Document"), 14, 0);
+	draw_text(w, y++, 16, s.s, cols - 17, 0);
 	sbuf_reset(&s);
-	draw_text(w, y, 1, UI_T(ui, "ファイルID", "File id"), 12, 0);
+	draw_text(w, y, 1, UI_T(ui, "ファイルID", "File id"), 14, 0);
 	sbuf_printf(&s, "%s   %s", r->file_id, r->file_name);
-	draw_text(w, y++, 14, s.s, cols - 15, 0);
+	draw_text(w, y++, 16, s.s, cols - 17, 0);
 	sbuf_reset(&s);
 	int accepted = strcmp(r->status, "accepted") == 0;
 	wattrset(w, accepted ? (int)A_BOLD : draw_attr(DR_ERROR));
-	draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 12, 0);
-	draw_text(w, y++, 14, status_word(ui, r->status), cols - 15, 0);
+	draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 14, 0);
+	draw_text(w, y++, 16, status_word(ui, r->status), cols - 17, 0);
 	wattrset(w, A_NORMAL);
 	if (accepted || *r->reception_no) {
-		draw_text(w, y, 1, UI_T(ui, "受付番号", "Reception no."), 12, 0);
+		draw_text(w, y, 1, UI_T(ui, "受付番号", "Reception no."), 14, 0);
 		wattrset(w, (int)A_BOLD);
-		draw_text(w, y++, 14, r->reception_no, cols - 15, 0);
+		draw_text(w, y++, 16, r->reception_no, cols - 17, 0);
 		wattrset(w, A_NORMAL);
 	}
 	if (*r->message || *r->code) {
-		draw_text(w, y, 1, UI_T(ui, "メッセージ", "Message"), 12, 0);
+		draw_text(w, y, 1, UI_T(ui, "メッセージ", "Message"), 14, 0);
 		if (*r->code)
 			sbuf_printf(&s, "[%s] ", r->code);
 		sbuf_puts(&s, r->message);
-		draw_text(w, y++, 14, s.s, cols - 15, 0);
+		draw_text(w, y++, 16, s.s, cols - 17, 0);
 		sbuf_reset(&s);
 	}
 	if (d->nerr) {
@@ -837,6 +842,9 @@ static int detail_key(struct view *v, enum action a, int is_key, wint_t ch)
 
 static const struct view_ops detail_view_ops = {
 	"result", detail_open, detail_draw, detail_key, NULL, detail_close, detail_title, detail_fkeys,
+};
+static const struct view_ops detail_quarantined_ops = {
+	"result", detail_open, detail_draw, detail_key, NULL, detail_close, detail_title, quarantined_fkeys,
 };
 
 /* --- keys of the list --- */

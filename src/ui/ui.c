@@ -74,13 +74,13 @@ static void draw_head(struct ui *ui)
 	wattrset(w, A_REVERSE);
 	draw_text(w, 0, 0, "", ui->cols, 1);
 	const char *title = ui->top && ui->top->ops->title ? ui->top->ops->title(ui->top) : "iken";
-	draw_textf(w, 0, 1, ui->cols / 2, "iken  %s", title);
-	char right[160];
 	const char *name = ui->user ? rec_val(ui->user, "name") : "";
-	snprintf(right, sizeof(right), "%s", name);
-	int rw = utf8_width(right);
-	if (rw < ui->cols / 2)
-		draw_text(w, 0, ui->cols - rw - 1, right, rw, 0);
+	int rw = utf8_width(name);
+	if (rw > ui->cols / 3)
+		rw = 0;
+	draw_textf(w, 0, 1, ui->cols - rw - 3, "iken  %s", title);
+	if (rw)
+		draw_text(w, 0, ui->cols - rw - 1, name, rw, 0);
 	wattrset(w, A_NORMAL);
 }
 
@@ -157,8 +157,53 @@ static void pop(struct ui *ui)
 	free(v);
 }
 
+/* Escape sequences a terminal sends when its TERM does not describe it (a common sight over
+ * SSH from Windows terminal programs): decoded here so that keys still work. */
+static const struct {
+	const char *seq;
+	int key;
+} esc_seqs[] = {
+	{ "[A", KEY_UP }, { "[B", KEY_DOWN }, { "[C", KEY_RIGHT }, { "[D", KEY_LEFT },
+	{ "OA", KEY_UP }, { "OB", KEY_DOWN }, { "OC", KEY_RIGHT }, { "OD", KEY_LEFT },
+	{ "[H", KEY_HOME }, { "[F", KEY_END }, { "OH", KEY_HOME }, { "OF", KEY_END },
+	{ "[1~", KEY_HOME }, { "[4~", KEY_END }, { "[7~", KEY_HOME }, { "[8~", KEY_END },
+	{ "[2~", KEY_IC }, { "[3~", KEY_DC }, { "[5~", KEY_PPAGE }, { "[6~", KEY_NPAGE },
+	{ "[Z", KEY_BTAB },
+	{ "OP", KEY_F(1) }, { "OQ", KEY_F(2) }, { "OR", KEY_F(3) }, { "OS", KEY_F(4) },
+	{ "[11~", KEY_F(1) }, { "[12~", KEY_F(2) }, { "[13~", KEY_F(3) }, { "[14~", KEY_F(4) },
+	{ "[15~", KEY_F(5) }, { "[17~", KEY_F(6) }, { "[18~", KEY_F(7) }, { "[19~", KEY_F(8) },
+	{ "[20~", KEY_F(9) }, { "[21~", KEY_F(10) }, { "[23~", KEY_F(11) }, { "[24~", KEY_F(12) },
+};
+
+/* Reads the rest of an escape sequence after Esc and its first character. */
+static int decode_escape(WINDOW *w, wint_t first, wint_t *ch)
+{
+	char seq[8] = { (char)first, 0 };
+	size_t n = 1;
+	wtimeout(w, 50);
+	while (n < sizeof(seq) - 1) {
+		int done = (first == 'O' && n == 2) || (n >= 2 && (seq[n - 1] == '~' ||
+			    (seq[n - 1] >= 'A' && seq[n - 1] <= 'Z')));
+		if (done)
+			break;
+		wint_t c;
+		if (wget_wch(w, &c) != OK || c > 0x7f)
+			break;
+		seq[n++] = (char)c;
+	}
+	seq[n] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(esc_seqs); i++) {
+		if (strcmp(seq, esc_seqs[i].seq) == 0) {
+			*ch = (wint_t)esc_seqs[i].key;
+			return 1;
+		}
+	}
+	return 0; /* unknown: dropped rather than typed as text */
+}
+
 /* Reads one key: Esc followed by a digit is a function key (Esc 0 = F10, Esc - = F11,
- * Esc = = F12) for terminals without them; Esc Esc is Back. */
+ * Esc = = F12) for terminals without them; Esc Esc is Back; Esc [ … is an escape sequence the
+ * terminfo did not know. */
 static int read_key(struct ui *ui, int *is_key, wint_t *ch)
 {
 	wtimeout(ui->body, 1000);
@@ -173,15 +218,20 @@ static int read_key(struct ui *ui, int *is_key, wint_t *ch)
 	r = wget_wch(ui->body, &c2);
 	if (r == ERR)
 		return OK; /* a lone Esc */
+	*is_key = 1;
 	if (r == OK && c2 >= '1' && c2 <= '9') {
-		*is_key = 1;
 		*ch = (wint_t)KEY_F((int)(c2 - '0'));
 	} else if (r == OK && (c2 == '0' || c2 == '-' || c2 == '=')) {
-		*is_key = 1;
 		*ch = (wint_t)KEY_F(c2 == '0' ? 10 : c2 == '-' ? 11 : 12);
 	} else if (r == OK && c2 == 27) {
-		*is_key = 1;
 		*ch = (wint_t)KEY_F(2);
+	} else if (r == OK && (c2 == '[' || c2 == 'O')) {
+		if (!decode_escape(ui->body, c2, ch))
+			return ERR;
+	} else {
+		/* Alt+key: the key itself, not lost */
+		*is_key = r == KEY_CODE_YES;
+		*ch = c2;
 	}
 	return OK;
 }
@@ -194,7 +244,7 @@ char *ui_prompt(struct ui *ui, const char *prompt, const char *initial)
 	for (;;) {
 		werase(ui->msgw);
 		wattrset(ui->msgw, A_BOLD);
-		int pw = draw_text(ui->msgw, 0, 0, prompt, ui->cols / 2, 0);
+		int pw = draw_text(ui->msgw, 0, 0, prompt, ui->cols - 12, 0);
 		wattrset(ui->msgw, A_NORMAL);
 		int tw = utf8_width(text.s ? text.s : "");
 		const char *shown = text.s ? text.s : "";
