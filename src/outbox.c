@@ -284,38 +284,57 @@ static int sign_opinion(struct app *a, const struct record *r, time_t now, struc
 	return rc;
 }
 
-int outbox_load_key(struct app *a, const struct record *user, const char *pin_file, int confirm,
-		    struct sbuf *report)
+static int has_key_source(const struct record *user, struct sbuf *report)
 {
-	char pin[256];
-	struct sbuf err = { 0 }, subject = { 0 };
-	int ja = iken_lang_ja();
+	if (*rec_val(user, "pkcs11_module") || *rec_val(user, "pkcs12_file"))
+		return 1;
+	sbuf_puts(report, iken_lang_ja() ? "利用者の設定に PKCS#11 モジュールも PKCS#12 ファイルもありません\n" :
+					   "the user has neither a PKCS#11 module nor a PKCS#12 file\n");
+	return 0;
+}
+
+int outbox_load_key_pin(struct app *a, const struct record *user, const char *pin,
+			struct sbuf *subject, struct sbuf *report)
+{
+	struct sbuf err = { 0 };
 	const char *module = rec_val(user, "pkcs11_module"), *p12 = rec_val(user, "pkcs12_file");
 	struct sign_key *key = NULL;
-	if (!*module && !*p12) {
-		sbuf_puts(report, ja ? "利用者の設定に PKCS#11 モジュールも PKCS#12 ファイルもありません\n" :
-				       "the user has neither a PKCS#11 module nor a PKCS#12 file\n");
+	a->sign_key = NULL;
+	if (!has_key_source(user, report))
 		return IKEN_EPERM;
-	}
-	int rc = sign_read_pin(pin_file, ja ? "HPKIカードのPIN: " : "PIN of the HPKI card: ", pin,
-			       sizeof(pin));
+	int rc = *module ? sign_key_pkcs11(module, pin, NULL, &key, &err) :
+			   sign_key_pkcs12(p12, pin, &key, &err);
 	if (!rc)
-		rc = *module ? sign_key_pkcs11(module, pin, NULL, &key, &err) :
-			       sign_key_pkcs12(p12, pin, &key, &err);
-	OPENSSL_cleanse(pin, sizeof(pin));
-	if (!rc)
-		rc = sign_check_cert(sign_key_cert(key), iken_now(), rec_val(user, "name"), &subject, &err);
+		rc = sign_check_cert(sign_key_cert(key), iken_now(), rec_val(user, "name"), subject, &err);
 	if (rc) {
 		sbuf_printf(report, "%s\n", err.s && *err.s ? err.s : sign_strerror(rc));
 		sign_key_free(key);
 		key = NULL;
 		rc = sign_errclass(rc);
-	} else if (confirm) {
-		sbuf_printf(report, ja ? "署名者: %s\n" : "signer: %s\n", subject.s ? subject.s : "");
 	}
 	sbuf_free(&err);
-	sbuf_free(&subject);
 	a->sign_key = key;
+	return rc;
+}
+
+int outbox_load_key(struct app *a, const struct record *user, const char *pin_file, int confirm,
+		    struct sbuf *report)
+{
+	char pin[256];
+	struct sbuf subject = { 0 };
+	int ja = iken_lang_ja();
+	if (!has_key_source(user, report))
+		return IKEN_EPERM;
+	int rc = sign_read_pin(pin_file, ja ? "HPKIカードのPIN: " : "PIN of the HPKI card: ", pin,
+			       sizeof(pin));
+	if (!rc)
+		rc = outbox_load_key_pin(a, user, pin, &subject, report);
+	else
+		sbuf_printf(report, "%s\n", sign_strerror(rc));
+	OPENSSL_cleanse(pin, sizeof(pin));
+	if (!rc && confirm)
+		sbuf_printf(report, ja ? "署名者: %s\n" : "signer: %s\n", subject.s ? subject.s : "");
+	sbuf_free(&subject);
 	return rc;
 }
 

@@ -56,6 +56,10 @@ int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sb
  * report for the doctor to confirm. */
 int outbox_load_key(struct app *a, const struct record *user, const char *pin_file, int confirm,
 		    struct sbuf *report);
+/* The same with the PIN given (the screens ask for it themselves); the certificate's subject
+ * replaces subject. The caller wipes the PIN. */
+int outbox_load_key_pin(struct app *a, const struct record *user, const char *pin,
+			struct sbuf *subject, struct sbuf *report);
 /* Publishes every queued entry that is due (force: ignore the backoff), after finishing what a
  * killed publisher left. Returns the number published in *published. */
 int outbox_publish_due(struct app *a, int force, size_t *published, struct sbuf *report);

@@ -3,7 +3,7 @@
 # PKCS#12 file or HPKI card (SoftHSM2 through PKCS#11), the simulator verifies, xmlsec1 (not our
 # code) verifies, and every failure (wrong PIN, expired certificate, missing module) leaves the
 # document unsent.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/ui/lib.sh"
 SIM="$top_builddir/iken-termsim"
 D="$TMP/data"
 REQ="$D/terminal/req"
@@ -151,4 +151,26 @@ if command -v softhsm2-util >/dev/null && command -v pkcs11-tool >/dev/null && [
 else
 	for i in 1 2 3 4 5 6; do ok 0 "# SKIP softhsm2 or pkcs11-tool missing"; done
 fi
+
+# --- the screens: F10 asks for the PIN (shown as *), shows the signer, signs and sends ---
+user "" "$P/doc.p12"
+iken import ikensho "$TMP/op.csv" >/dev/null
+last=$(iken list ikensho --status draft | cut -f1 | tail -1)
+ui_start -- --data "$D"
+ui_keys 2
+for i in $(iken list ikensho | cut -f1); do [ "$i" = "$last" ] && break; ui_keys Down; done
+ui_keys F10
+ui_type y; ui_keys Enter
+ui_has "PIN of the HPKI card" "the screen asks for the PIN"
+ui_type 1234
+ui_has "PIN of the HPKI card: \*\*\*\*" "the PIN is shown as ****"
+ui_hasnt "1234" "the PIN itself never appears"
+ui_keys Enter
+ui_has "sign as .*CN=" "the signer is shown for confirmation"
+ui_type y; ui_keys Enter
+ui_has "queued as" "signed and queued from the screen"
+ui_stop
+iken show "$last" | grep -qE "status (queued|published)"; ok $? "the document went out"
+f=$(ls -t "$REQ"/*.xml | head -1)
+$XMLSEC "$f" >/dev/null 2>&1; ok $? "xmlsec1 verifies the screen-signed envelope"
 done_testing

@@ -972,7 +972,7 @@ static int do_send(struct view *v)
 	if (!yes)
 		return UI_REDRAW;
 	struct sbuf report = { 0 };
-	int rc = outbox_send(ui->app, &id, 1, 0, &report);
+	int rc = ui_send(ui, &id, 1, &report);
 	/* the report has one line per document and problem: shown on one line */
 	for (size_t i = 0; report.s && i < report.len; i++)
 		if (report.s[i] == '\n')

@@ -6,6 +6,9 @@
 #include "errcode.h"
 #include "inbox.h"
 #include "outbox.h"
+#include "sign.h"
+
+#include <openssl/crypto.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -237,17 +240,24 @@ static int read_key(struct ui *ui, int *is_key, wint_t *ch)
 }
 
 /* A modal line editor on the message line (search terms, answers). */
-char *ui_prompt(struct ui *ui, const char *prompt, const char *initial)
+/* secret: the text is shown as '*' (a PIN). */
+static char *prompt_line(struct ui *ui, const char *prompt, const char *initial, int secret)
 {
-	struct sbuf text = { 0 };
+	struct sbuf text = { 0 }, mask = { 0 };
 	sbuf_puts(&text, initial ? initial : "");
 	for (;;) {
 		werase(ui->msgw);
 		wattrset(ui->msgw, A_BOLD);
 		int pw = draw_text(ui->msgw, 0, 0, prompt, ui->cols - 12, 0);
 		wattrset(ui->msgw, A_NORMAL);
-		int tw = utf8_width(text.s ? text.s : "");
 		const char *shown = text.s ? text.s : "";
+		if (secret) {
+			sbuf_reset(&mask);
+			for (size_t i = 0; i < utf8_len(shown); i++)
+				sbuf_putc(&mask, '*');
+			shown = mask.s ? mask.s : "";
+		}
+		int tw = utf8_width(shown);
 		int avail = ui->cols - pw - 2;
 		/* keep the end of the text (where the cursor is) visible */
 		while (tw > avail && *shown) {
@@ -268,15 +278,13 @@ char *ui_prompt(struct ui *ui, const char *prompt, const char *initial)
 		keypad(ui->msgw, TRUE);
 		int r = wget_wch(ui->msgw, &ch);
 		if (got_stop || r == ERR) {
-			sbuf_free(&text);
-			return NULL;
+			goto cancel;
 		}
 		is_key = r == KEY_CODE_YES;
 		enum action a = action_for_key(is_key, (unsigned)ch);
 		if (!is_key && ch == 27) {
-			sbuf_free(&text);
 			ui->message[0] = '\0';
-			return NULL;
+			goto cancel;
 		}
 		if (a == ACT_NEXT_FIELD || (is_key && ch == KEY_ENTER))
 			break;
@@ -293,7 +301,64 @@ char *ui_prompt(struct ui *ui, const char *prompt, const char *initial)
 		}
 	}
 	ui->message[0] = '\0';
+	sbuf_free(&mask);
 	return sbuf_take(&text);
+cancel:
+	if (text.s)
+		OPENSSL_cleanse(text.s, text.cap);
+	sbuf_free(&text);
+	sbuf_free(&mask);
+	return NULL;
+}
+
+char *ui_prompt(struct ui *ui, const char *prompt, const char *initial)
+{
+	return prompt_line(ui, prompt, initial, 0);
+}
+
+char *ui_prompt_secret(struct ui *ui, const char *prompt)
+{
+	return prompt_line(ui, prompt, "", 1);
+}
+
+/* Sending from the screens: when the settings ask for signed opinions, the doctor's PIN is asked
+ * for here (shown as *, never kept) and the certificate's subject confirmed, then the documents
+ * are finalized, signed, queued and published. */
+int ui_send(struct ui *ui, const uint64_t *ids, size_t n, struct sbuf *report)
+{
+	struct term_conf tcf;
+	int rc = app_term_conf(ui->app, &tcf);
+	int sign = !rc && tcf.sign_required;
+	term_conf_clear(&tcf);
+	if (rc)
+		return rc;
+	if (sign && ui->user) {
+		char *pin = ui_prompt_secret(ui, UI_T(ui, "HPKIカードのPIN:", "PIN of the HPKI card:"));
+		struct sbuf subject = { 0 };
+		if (!pin)
+			return IKEN_EPERM;
+		rc = outbox_load_key_pin(ui->app, ui->user, pin, &subject, report);
+		OPENSSL_cleanse(pin, strlen(pin));
+		free(pin);
+		if (!rc) {
+			struct sbuf q = { 0 };
+			sbuf_printf(&q, UI_T(ui, "署名者 %s で署名しますか", "sign as %s?"),
+				    subject.s ? subject.s : "");
+			if (!ui_confirm(ui, q.s))
+				rc = IKEN_EPERM;
+			sbuf_free(&q);
+		}
+		sbuf_free(&subject);
+		if (rc) {
+			sign_key_free(ui->app->sign_key);
+			ui->app->sign_key = NULL;
+			return rc;
+		}
+	}
+	rc = outbox_send(ui->app, ids, n, 0, report);
+	sign_key_free(ui->app->sign_key);
+	ui->app->sign_key = NULL;
+	return rc;
 }
 
 int ui_confirm(struct ui *ui, const char *question)

@@ -79,6 +79,11 @@ int ui_confirm(struct ui *ui, const char *question);
  * The caller frees the result. */
 char *ui_prompt(struct ui *ui, const char *prompt, const char *initial);
 
+/* The same for a secret (a PIN): shown as '*', wiped when cancelled; the caller wipes it. */
+char *ui_prompt_secret(struct ui *ui, const char *prompt);
+/* Finalizes, signs when the settings ask for it (PIN asked here), queues and publishes. */
+int ui_send(struct ui *ui, const uint64_t *ids, size_t n, struct sbuf *report);
+
 /* Role of the signed-in user: "1" doctor, "2" clerk, "3" admin. */
 const char *ui_role(const struct ui *ui);
 
