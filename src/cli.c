@@ -635,9 +635,11 @@ static int print_entry(const struct q_entry *e, void *vctx)
 	struct queue_ctx *q = vctx;
 	char t[15];
 	iken_ymdhms((time_t)(e->published ? e->published : e->created), t);
-	printf("%llu\t%s\t%s\t%s\t%u\t%s\t%s%s%s\n", (unsigned long long)e->doc_id, e->form,
+	/* an invoice shows the opinion it goes with */
+	printf("%llu\t%s\t%s\t%s\t%u\t%s\t%s\t%s%s%s\n", (unsigned long long)e->doc_id, e->form,
 	       e->file_id, q_entry_display_state(e, q->wait_hours, q->now), e->tries, t,
 	       e->reception_no && *e->reception_no ? e->reception_no : "-",
+	       e->pair && *e->pair ? e->pair : "-",
 	       e->last_error && *e->last_error ? "\t" : "", e->last_error ? e->last_error : "");
 	q->n++;
 	return 0;
@@ -654,7 +656,7 @@ static int cmd_queue(struct cli *c, int argc, char **argv)
 	app_term_conf(c->app, &tcf);
 	struct queue_ctx q = { tcf.wait_hours, (int64_t)iken_now(), 0 };
 	term_conf_clear(&tcf);
-	printf("# doc\tform\tfile id\tstate\tfailures\ttime\treception\tlast error\n");
+	printf("# doc\tform\tfile id\tstate\tfailures\ttime\treception\topinion\tlast error\n");
 	rc = outbox_scan(c->app, 0, print_entry, &q);
 	return exit_for(rc);
 }

@@ -38,6 +38,7 @@ run_ok "status" iken status
 [ "$(count "$D/archive" 'res_')" -eq 200 ]; ok $? "result files archived"
 run_ok "queue" iken queue
 [ "$(grep -c 'accepted' "$TMP/out")" -eq 200 ]; ok $? "queue shows 200 accepted"
+[ "$(awk -F'\t' '$2=="seikyu" && $8 ~ /^9912345678/' "$TMP/out" | wc -l)" -eq 100 ]; ok $? "queue shows each invoice's opinion"
 run_ok "send log" iken log send
 [ "$(grep -c 'published' "$TMP/out")" -eq 200 ]; ok $? "send log: 200 publications with SHA-256"
 run_ok "receive log" iken log receive

@@ -393,6 +393,13 @@ void ui_poll_now(struct ui *ui)
 	ui->last_poll = time(NULL);
 }
 
+/* Tests that want a quiet screen turn the background polling off. */
+static int no_poll(void)
+{
+	const char *e = getenv("IKEN_TEST_NO_POLL");
+	return e && *e && strcmp(e, "0") != 0;
+}
+
 static int loop(struct ui *ui)
 {
 	int all = 1;
@@ -414,7 +421,7 @@ static int loop(struct ui *ui)
 			if (ui->top->ops->tick)
 				flags |= ui->top->ops->tick(ui->top);
 			/* results come back while the screens are open; the counts follow */
-			if (!getenv("IKEN_TEST_NO_POLL") && time(NULL) - ui->last_poll >= poll_every) {
+			if (!no_poll() && time(NULL) - ui->last_poll >= poll_every) {
 				ui_poll_now(ui);
 				if (ui->counts_changed)
 					flags |= UI_ALL;
