@@ -4,6 +4,7 @@
 #include "config.h"
 #include "check.h"
 #include "docio.h"
+#include "envelope.h"
 #include "form.h"
 #include "genlib.h"
 #include "store.h"
@@ -90,6 +91,27 @@ int main(int argc, char **argv)
 		free(ids);
 	}
 	double t4 = now_s();
+	/* envelopes: CSV for sending → Base64 → XML, and the SHA-256 kept as evidence */
+	struct terminal_conf *tc = NULL;
+	struct sbuf tpath = { 0 }, xml = { 0 };
+	sbuf_printf(&tpath, "%s/terminal.xml", forms_dir_default());
+	size_t nenv = n < 1000 ? n : 1000, env_bytes = 0;
+	if (terminal_conf_load(tpath.s, &tc, &err) == 0) {
+		gen_seed(&g, 2);
+		for (size_t i = 0; i < nenv; i++) {
+			struct record *r = gen_record(&g, fs, f, i);
+			char sha[65];
+			sbuf_reset(&xml);
+			envelope_build(tc, f, r, "9912345678", "99123456782026040109300000", iken_now(), &xml);
+			sha256_hex(xml.s, xml.len, sha);
+			env_bytes += xml.len;
+			rec_free(r);
+		}
+		terminal_conf_free(tc);
+	}
+	double t5 = now_s();
+	sbuf_free(&tpath);
+	sbuf_free(&xml);
 	printf("records                 %lu\n", n);
 	printf("generate CSV            %.3f s (%zu bytes)\n", t1 - t0, csv.len);
 	printf("import (check + store)  %.3f s  %.0f records/s  rc=%d imported=%zu\n", t2 - t1,
@@ -97,6 +119,8 @@ int main(int argc, char **argv)
 	printf("export                  %.3f s  identical=%s\n", t3 - t2,
 	       out.len == csv.len && memcmp(out.s, csv.s, csv.len) == 0 ? "yes" : "no");
 	printf("100 kana-prefix queries %.3f s  (%zu hits)\n", t4 - t3, found);
+	printf("%zu envelopes           %.3f s  %.0f/s  (%zu bytes each on average)\n", nenv, t5 - t4,
+	       (double)nenv / (t5 - t4), nenv ? env_bytes / nenv : 0);
 	printf("store map size          %zu KiB\n", store_map_size(st) / 1024);
 	printf("peak resident size      %ld KiB\n", peak_kib());
 	store_close(st);
