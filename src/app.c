@@ -160,10 +160,11 @@ static int int_setting(const struct record *s, const char *id, int dflt)
 int app_term_conf(struct app *a, struct term_conf *tc)
 {
 	struct record *s = NULL;
+	/* cleared first: a caller that ignores a failure still frees nothing it does not own */
+	memset(tc, 0, sizeof(*tc));
 	int rc = app_settings(a, &s);
 	if (rc && rc != IKEN_ENOTFOUND)
 		return rc;
-	memset(tc, 0, sizeof(*tc));
 	tc->req = dir_setting(a, s, "req_dir", "terminal/req");
 	tc->res = dir_setting(a, s, "res_dir", "terminal/res");
 	tc->archive = dir_setting(a, s, "archive_dir", "archive");

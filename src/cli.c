@@ -721,7 +721,7 @@ static int cmd_poll(struct cli *c, int argc, char **argv)
 	while (!stop_daemon) {
 		struct term_conf tcf;
 		app_term_conf(c->app, &tcf);
-		int every = tcf.poll_seconds;
+		int every = tcf.poll_seconds > 0 ? tcf.poll_seconds : 10; /* settings unreadable: the default */
 		term_conf_clear(&tcf);
 		poll_once(c, 0);
 		for (int i = 0; i < every * 10 && !stop_daemon; i++)

@@ -38,6 +38,8 @@ void q_entry_clear(struct q_entry *e)
 	free(e->reception_no);
 	free(e->pair);
 	free(e->user);
+	free(e->tmp_path);
+	free(e->final_path);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -85,6 +87,8 @@ int outbox_put(struct store_txn *t, const struct q_entry *e)
 	rec_set(r, "reception_no", e->reception_no ? e->reception_no : "");
 	rec_set(r, "pair", e->pair ? e->pair : "");
 	rec_set(r, "user", e->user ? e->user : "");
+	rec_set(r, "tmp_path", e->tmp_path ? e->tmp_path : "");
+	rec_set(r, "final_path", e->final_path ? e->final_path : "");
 	rec_encode(r, &b);
 	int rc = store_kv_put(t, "queue", e->file_id, strlen(e->file_id), b.s, b.len);
 	sbuf_free(&b);
@@ -119,6 +123,8 @@ static int decode_entry(const void *v, size_t vl, struct q_entry *e)
 	e->reception_no = xstrdup(rec_val(r, "reception_no"));
 	e->pair = xstrdup(rec_val(r, "pair"));
 	e->user = xstrdup(rec_val(r, "user"));
+	e->tmp_path = xstrdup(rec_val(r, "tmp_path"));
+	e->final_path = xstrdup(rec_val(r, "final_path"));
 	rec_free(r);
 	return 0;
 }
@@ -185,14 +191,37 @@ int outbox_scan(struct app *a, uint64_t doc_id, int (*cb)(const struct q_entry *
 
 /* --- sending: finalize and queue --- */
 
+/* One document at a time: prep_txn reads, finalizes and checks it and gives it a file id; the
+ * envelope is built and signed outside any transaction; commit_txn stores it and queues it. The
+ * transactions may run twice, so they put their messages in msg, emptied at the start of each run,
+ * and the caller appends msg to the report once the transaction returned. */
 struct send_ctx {
 	struct app *a;
 	const struct record *user;
 	struct term_conf tcf;
-	struct sbuf *report;
+	struct sbuf msg;
 	uint64_t doc_id;
-	char *file_id_out;
+	const struct form *f;
+	struct record *r;   /* derived and checked, as it will be stored */
+	uint32_t base;      /* the revision it was read at */
+	char *pair;         /* invoice: the opinion's file id */
+	char *file_id;
+	time_t now;
+	struct sbuf xml;    /* the envelope, signed when the settings ask for it */
 };
+
+static void send_reset(struct send_ctx *c)
+{
+	sbuf_reset(&c->msg);
+	rec_free(c->r);
+	c->r = NULL;
+	free(c->pair);
+	c->pair = NULL;
+	free(c->file_id);
+	c->file_id = NULL;
+	sbuf_free(&c->xml);
+	c->f = NULL;
+}
 
 static int is_doctor(const struct record *user)
 {
@@ -242,13 +271,23 @@ static void report_problems(struct sbuf *report, uint64_t id, const struct probl
 	}
 }
 
-static void make_file_id(struct store_txn *t, const char *clinic, time_t now, struct sbuf *out)
+static int make_file_id(struct store_txn *t, const char *clinic, time_t now, struct sbuf *out)
 {
 	uint64_t seq = 0;
 	char ymdhms[15];
-	store_seq_next(t, "file_id", &seq);
+	int rc = store_seq_next(t, "file_id", &seq);
+	if (rc)
+		return rc;
 	iken_ymdhms(now, ymdhms);
 	sbuf_printf(out, "%s%s%04llu", clinic, ymdhms, (unsigned long long)(seq % 10000));
+	return 0;
+}
+
+static void no_key_message(struct sbuf *report, uint64_t id)
+{
+	sbuf_printf(report, iken_lang_ja() ? "%llu: 設定により意見書には電子署名が必要です (署名鍵がありません)\n" :
+					     "%llu: the settings require a signature on opinions, and no signing key is loaded\n",
+		    (unsigned long long)id);
 }
 
 /* Signs an opinion's envelope with the doctor's key; never queued unsigned when the settings
@@ -260,9 +299,7 @@ static int sign_opinion(struct app *a, const struct record *r, time_t now, struc
 	int ja = iken_lang_ja();
 	int rc = 0;
 	if (!a->sign_key) {
-		sbuf_printf(report, ja ? "%llu: 設定により意見書には電子署名が必要です (署名鍵がありません)\n" :
-				      "%llu: the settings require a signature on opinions, and no signing key is loaded\n",
-			    (unsigned long long)r->id);
+		no_key_message(report, r->id);
 		return IKEN_EPERM;
 	}
 	rc = sign_check_cert(sign_key_cert(a->sign_key), now, rec_val(r, "doctor_name"), &subject, &err);
@@ -338,41 +375,42 @@ int outbox_load_key(struct app *a, const struct record *user, const char *pin_fi
 	return rc;
 }
 
-/* Finalizes and queues one document inside a write transaction. */
-static int send_one_txn(struct store_txn *t, void *vctx)
+/* Reads, finalizes and checks one document and gives it its file id. A write transaction only for
+ * the id counter: nothing else is written, and it is short, so that building and signing the
+ * envelope (seconds on a smartcard) happen without holding the store's write lock. */
+static int prep_txn(struct store_txn *t, void *vctx)
 {
 	struct send_ctx *c = vctx;
 	struct app *a = c->a;
-	struct record *r = NULL;
 	struct problems ps = { 0 };
-	struct sbuf fid = { 0 }, xml = { 0 };
-	struct q_entry e = { 0 };
-	char *pair = NULL;
+	struct sbuf fid = { 0 };
 	int ja = iken_lang_ja();
-	int rc = store_rec_get(t, c->doc_id, &r);
+	send_reset(c);
+	int rc = store_rec_get(t, c->doc_id, &c->r);
 	if (rc)
 		goto cleanup;
+	struct record *r = c->r;
 	const struct form *f = formset_get(a->fs, r->form);
 	if (!f || f->kind != FORM_DOCUMENT) {
-		sbuf_printf(c->report, ja ? "%llu: 送信できる文書ではありません\n" :
-				      "%llu: not a document that can be sent\n",
+		sbuf_printf(&c->msg, ja ? "%llu: 送信できる文書ではありません\n" :
+					  "%llu: not a document that can be sent\n",
 			    (unsigned long long)r->id);
 		rc = IKEN_ESTATE;
 		goto cleanup;
 	}
 	if (r->status != ST_DRAFT && r->status != ST_FINAL && r->status != ST_REJECTED) {
-		sbuf_printf(c->report, ja ? "%llu: 既に送信待ちまたは送信済みです (%s)\n" :
-				      "%llu: already queued or sent (%s)\n",
+		sbuf_printf(&c->msg, ja ? "%llu: 既に送信待ちまたは送信済みです (%s)\n" :
+					  "%llu: already queued or sent (%s)\n",
 			    (unsigned long long)r->id, rec_status_name(r->status));
 		rc = IKEN_ESTATE;
 		goto cleanup;
 	}
-	uint32_t base = r->revision;
+	c->base = r->revision;
 	if (r->status != ST_FINAL) {
 		/* Finalizing an opinion is the doctor's right. */
 		if (strcmp(f->id, "ikensho") == 0 && !is_doctor(c->user)) {
-			sbuf_printf(c->report, ja ? "%llu: 意見書の確定は医師だけができます\n" :
-					      "%llu: only a doctor can finalize an opinion\n",
+			sbuf_printf(&c->msg, ja ? "%llu: 意見書の確定は医師だけができます\n" :
+						  "%llu: only a doctor can finalize an opinion\n",
 				    (unsigned long long)r->id);
 			rc = IKEN_EPERM;
 			goto cleanup;
@@ -383,76 +421,133 @@ static int send_one_txn(struct store_txn *t, void *vctx)
 	derive_record(a->fs, f, r, 1);
 	check_record(a->fs, f, r, CHECK_STORED, today, &ps);
 	if (ps.nerrors) {
-		sbuf_printf(c->report, ja ? "%llu: 誤りがあるため確定できません:\n" :
-				      "%llu: cannot be finalized, it has errors:\n",
+		sbuf_printf(&c->msg, ja ? "%llu: 誤りがあるため確定できません:\n" :
+					  "%llu: cannot be finalized, it has errors:\n",
 			    (unsigned long long)r->id);
-		report_problems(c->report, r->id, &ps);
+		report_problems(&c->msg, r->id, &ps);
 		rc = IKEN_EDATA;
 		goto cleanup;
 	}
 	if (!*c->tcf.clinic_code) {
-		sbuf_puts(c->report, ja ? "設定に医療機関コードがありません (iken import settings)\n" :
-					  "the settings have no clinic code (iken import settings)\n");
+		sbuf_puts(&c->msg, ja ? "設定に医療機関コードがありません (iken import settings)\n" :
+					"the settings have no clinic code (iken import settings)\n");
 		rc = IKEN_EDATA;
 		goto cleanup;
 	}
-	if (f->kind == FORM_DOCUMENT && strcmp(f->id, "seikyu") == 0) {
-		pair = find_pair(t, r);
-		if (!pair) {
-			sbuf_printf(c->report, ja ? "%llu: 同じ申請者・記入日の意見書が送信されていません\n" :
-					      "%llu: no opinion of the same applicant and written date has been sent\n",
+	if (strcmp(f->id, "seikyu") == 0) {
+		c->pair = find_pair(t, r);
+		if (!c->pair) {
+			sbuf_printf(&c->msg, ja ? "%llu: 同じ申請者・記入日の意見書が送信されていません\n" :
+						  "%llu: no opinion of the same applicant and written date has been sent\n",
 				    (unsigned long long)r->id);
 			rc = IKEN_EDATA;
 			goto cleanup;
 		}
 		if (form_field(f, "opinion_file_id"))
-			rec_set(r, "opinion_file_id", pair);
+			rec_set(r, "opinion_file_id", c->pair);
 	}
-	time_t now = iken_now();
-	make_file_id(t, c->tcf.clinic_code, now, &fid);
-	rc = envelope_build(a->tc, f, r, c->tcf.clinic_code, fid.s, now, &xml);
+	if (c->tcf.sign_required && strcmp(f->id, "ikensho") == 0 && !a->sign_key) {
+		no_key_message(&c->msg, r->id); /* before an id is spent on it */
+		rc = IKEN_EPERM;
+		goto cleanup;
+	}
+	c->now = iken_now();
+	rc = make_file_id(t, c->tcf.clinic_code, c->now, &fid);
 	if (rc)
 		goto cleanup;
-	if (c->tcf.sign_required && strcmp(f->id, "ikensho") == 0) {
-		rc = sign_opinion(a, r, now, &xml, c->report);
-		if (rc)
-			goto cleanup;
-	}
-	char sha[65];
-	sha256_hex(xml.s, xml.len, sha);
-	rc = store_kv_put(t, "envelopes", fid.s, fid.len, xml.s, xml.len);
+	c->file_id = sbuf_take(&fid);
+	c->f = f;
+cleanup:
+	sbuf_free(&fid);
+	problems_free(&ps);
+	return rc;
+}
+
+/* The envelope of the prepared document, signed when the settings ask for it: outside any
+ * transaction. Messages go straight to the report. */
+static int build_envelope(struct send_ctx *c, struct sbuf *report)
+{
+	struct app *a = c->a;
+	int rc = envelope_build(a->tc, c->f, c->r, c->tcf.clinic_code, c->file_id, c->now, &c->xml);
 	if (rc)
-		goto cleanup;
+		return rc;
+	if (c->tcf.sign_required && strcmp(c->f->id, "ikensho") == 0)
+		rc = sign_opinion(a, c->r, c->now, &c->xml, report);
+	return rc;
+}
+
+/* Stores the envelope and queues the prepared document, unless it changed meanwhile. */
+static int commit_txn(struct store_txn *t, void *vctx)
+{
+	struct send_ctx *c = vctx;
+	struct app *a = c->a;
+	/* a copy: store_rec_update writes into the record, and this may run twice */
+	struct record *r = rec_dup(c->r);
+	struct q_entry e = { 0 };
 	struct sbuf name = { 0 };
-	envelope_request_name(a->tc, f, fid.s, &name);
-	e.file_id = xstrdup(fid.s);
+	char *pair = NULL;
+	char sha[65];
+	int ja = iken_lang_ja();
+	int rc = 0;
+	sbuf_reset(&c->msg);
+	if (c->pair) {
+		/* the opinion attempt the envelope names must still be the one it goes with */
+		pair = find_pair(t, r);
+		if (!pair || strcmp(pair, c->pair) != 0) {
+			sbuf_printf(&c->msg, ja ? "%llu: 準備中に意見書の送信状況が変わりました。もう一度送信してください\n" :
+						  "%llu: its opinion's send attempt changed meanwhile; send it again\n",
+				    (unsigned long long)r->id);
+			rc = IKEN_ECONFLICT;
+			goto cleanup;
+		}
+	}
+	sha256_hex(c->xml.s, c->xml.len, sha);
+	rc = store_kv_put(t, "envelopes", c->file_id, strlen(c->file_id), c->xml.s, c->xml.len);
+	if (rc)
+		goto cleanup;
+	envelope_request_name(a->tc, c->f, c->file_id, &name);
+	e.file_id = xstrdup(c->file_id);
 	e.doc_id = r->id;
-	e.form = xstrdup(f->id);
+	e.form = xstrdup(c->f->id);
 	e.state = Q_QUEUED;
-	e.created = e.next_try = (int64_t)now;
+	e.created = e.next_try = (int64_t)c->now;
 	e.file_name = sbuf_take(&name);
 	e.sha256 = xstrdup(sha);
-	e.pair = xstrdup(pair ? pair : "");
+	e.pair = xstrdup(c->pair ? c->pair : "");
 	e.user = xstrdup(a->user);
 	rc = outbox_put(t, &e);
 	if (rc)
 		goto cleanup;
 	r->status = ST_QUEUED;
-	rc = store_rec_update(t, r, base, a->user);
+	rc = store_rec_update(t, r, c->base, a->user);
+	if (rc == IKEN_ECONFLICT)
+		sbuf_printf(&c->msg, ja ? "%llu: 準備中に文書が変更されました。もう一度送信してください\n" :
+					  "%llu: the document changed while it was being prepared; send it again\n",
+			    (unsigned long long)r->id);
 	if (rc)
 		goto cleanup;
 	rc = audit_add(t, AUDIT_SEND, a->user, e.file_name, sha, "queued");
-	if (!rc) {
-		free(c->file_id_out);
-		c->file_id_out = xstrdup(fid.s);
-	}
 cleanup:
 	q_entry_clear(&e);
+	sbuf_free(&name);
 	free(pair);
-	sbuf_free(&fid);
-	sbuf_free(&xml);
-	problems_free(&ps);
 	rec_free(r);
+	return rc;
+}
+
+/* Prepares, builds (signs) and queues one document; its messages are appended to report. */
+static int send_one(struct send_ctx *c, struct sbuf *report)
+{
+	int rc = store_write(c->a->st, prep_txn, c);
+	sbuf_puts(report, c->msg.s ? c->msg.s : "");
+	sbuf_reset(&c->msg);
+	if (!rc)
+		rc = build_envelope(c, report);
+	if (!rc) {
+		rc = store_write(c->a->st, commit_txn, c);
+		sbuf_puts(report, c->msg.s ? c->msg.s : "");
+		sbuf_reset(&c->msg);
+	}
 	return rc;
 }
 
@@ -521,8 +616,17 @@ int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sb
 			    a->user);
 		return IKEN_EPERM;
 	}
-	struct send_ctx c = { a, user, { 0 }, report, 0, NULL };
-	app_term_conf(a, &c.tcf);
+	struct send_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.a = a;
+	c.user = user;
+	rc = app_term_conf(a, &c.tcf);
+	if (rc) {
+		sbuf_printf(report, ja ? "設定を読めません: %s\n" : "the settings cannot be read: %s\n",
+			    iken_strerror(rc));
+		rec_free(user);
+		return rc;
+	}
 	struct all_ctx ac = { a, NULL, 0 };
 	if (all) {
 		rc = store_read(a->st, collect_all, &ac);
@@ -536,22 +640,24 @@ int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sb
 	size_t queued = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
 		c.doc_id = oc.out[i];
-		int r1 = store_write(a->st, send_one_txn, &c);
+		size_t before = report->len;
+		int r1 = send_one(&c, report);
 		if (r1 == IKEN_ENOTFOUND)
 			sbuf_printf(report, ja ? "%llu: そのような文書はありません\n" : "%llu: no such document\n",
 				    (unsigned long long)c.doc_id);
 		else if (r1 == 0) {
 			queued++;
 			sbuf_printf(report, ja ? "%llu: 送信待ちに入れました (%s)\n" : "%llu: queued as %s\n",
-				    (unsigned long long)c.doc_id, c.file_id_out);
-		} else if (r1 != IKEN_EDATA && r1 != IKEN_EPERM && r1 != IKEN_ESTATE)
+				    (unsigned long long)c.doc_id, c.file_id);
+		} else if (report->len == before)
 			sbuf_printf(report, "%llu: %s\n", (unsigned long long)c.doc_id, iken_strerror(r1));
 		if (r1 && (!worst || r1 == IKEN_EPERM))
 			worst = r1;
 	}
 	free(oc.out);
 	free(ac.ids);
-	free(c.file_id_out);
+	send_reset(&c);
+	sbuf_free(&c.msg);
 	term_conf_clear(&c.tcf);
 	rec_free(user);
 	if (!rc && queued) {
@@ -565,26 +671,41 @@ int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sb
 
 /* --- publication --- */
 
+/* A claim is stale when its process is gone or it is older than the lease — our own process's
+ * too: a claim of ours that outlived the lease was left by an error path, not in progress. */
 static int owner_gone(const struct q_entry *e, int64_t now)
 {
 	if (e->claim_pid <= 0)
 		return 1;
+	if (now - e->claimed_at > CLAIM_LEASE)
+		return 1;
 	if (e->claim_pid == (long)getpid())
 		return 0;
-	if (kill((pid_t)e->claim_pid, 0) < 0 && errno == ESRCH)
-		return 1;
-	return now - e->claimed_at > CLAIM_LEASE;
+	return kill((pid_t)e->claim_pid, 0) < 0 && errno == ESRCH;
 }
 
-static void tmp_path(const struct term_conf *tcf, const struct q_entry *e, struct sbuf *out)
+/* The entry is claimed by this process under this temporary file. */
+static int ours(const struct q_entry *e, const char *tmp)
 {
-	/* A dot-name the linkage software ignores; fixed per attempt so a later run finds it. */
-	sbuf_printf(out, "%s/.%s.part", tcf->req, e->file_name);
+	return e->claim_pid == (long)getpid() && tmp && e->tmp_path && strcmp(e->tmp_path, tmp) == 0;
 }
 
-static void final_path(const struct term_conf *tcf, const struct q_entry *e, struct sbuf *out)
+/* Entries written before the paths were recorded: the names that version used, in the request
+ * folder of the settings (the only fallback; recorded paths are never recomputed). */
+static void legacy_paths(struct q_entry *e, const struct term_conf *tcf)
 {
-	sbuf_printf(out, "%s/%s", tcf->req, e->file_name);
+	struct sbuf b = { 0 };
+	if (!e->tmp_path || !*e->tmp_path) {
+		sbuf_printf(&b, "%s/.%s.part", tcf->req, e->file_name);
+		free(e->tmp_path);
+		e->tmp_path = sbuf_take(&b);
+	}
+	if (!e->final_path || !*e->final_path) {
+		sbuf_printf(&b, "%s/%s", tcf->req, e->file_name);
+		free(e->final_path);
+		e->final_path = sbuf_take(&b);
+	}
+	sbuf_free(&b);
 }
 
 /* Test hook: IKEN_TEST_STEP_MS slows each publication step so that a test's SIGKILL can land
@@ -597,7 +718,15 @@ static void step_pause(void)
 		usleep((useconds_t)(v * 1000));
 }
 
-enum { T_CLAIM, T_PUBLISHING, T_PUBLISHED, T_FAILED, T_RELEASE };
+enum {
+	T_CLAIM,      /* queued → claimed by us, with a temporary file of our own */
+	T_PUBLISHING, /* ours, claimed → publishing */
+	T_PUBLISHED,  /* ours, publishing → published */
+	T_FAILED,     /* ours, claimed or publishing → queued, a failure counted */
+	T_RELEASE,    /* ours, claimed (or publishing, known not renamed) → queued */
+	T_TAKEOVER,   /* a stale claim, as seen: claimed → queued; publishing → ours */
+	T_ABANDON,    /* ours, publishing, the outcome unknown: left for a later pass */
+};
 
 /* The document of e, when it is still queued, moves to status; the send log records outcome. */
 static int leave_queued(struct store_txn *t, const struct app *a, const struct q_entry *e,
@@ -617,49 +746,142 @@ static int leave_queued(struct store_txn *t, const struct app *a, const struct q
 
 struct trans_ctx {
 	struct app *a;
+	const struct term_conf *tcf;
 	const char *file_id;
 	int to;
 	const char *error;
+	const char *tmp;            /* our temporary file: the claim is ours only with it */
+	const struct q_entry *seen; /* T_TAKEOVER: the stale claim as it was seen */
 	int64_t now;
-	int ok;   /* set when the transition applied */
-	struct q_entry e;
+	int ok;                     /* set when the transition applied */
+	int wait;                   /* T_CLAIM: an invoice whose opinion is not out yet */
+	int blocked;                /* T_CLAIM: an invoice found to wait for an opinion that will
+				     * not go out (last_error says why) */
+	char *old_tmp;              /* T_CLAIM: a failed attempt's temporary file, to remove */
+	struct q_entry e;           /* the entry as the transaction left it */
 };
 
+/* T_CLAIM of an invoice: 0 when its opinion attempt is published or accepted; else 1 (wait),
+ * with *why set when it never will be, and *op_next_try when the opinion waits for a retry. */
+static int pair_pending(struct store_txn *t, const struct q_entry *e, char **why,
+			int64_t *op_next_try)
+{
+	struct q_entry op;
+	int ja = iken_lang_ja();
+	struct sbuf b = { 0 };
+	*why = NULL;
+	*op_next_try = 0;
+	if (!e->pair || !*e->pair)
+		return 0;
+	int rc = outbox_get(t, e->pair, &op);
+	if (rc == IKEN_ENOTFOUND) {
+		sbuf_printf(&b, ja ? "意見書の送信 %s が見つかりません。この請求書を取り消し、意見書の後で送り直してください" :
+				     "the opinion's attempt %s is not in the queue; cancel this invoice and send it again after its opinion",
+			    e->pair);
+		*why = sbuf_take(&b);
+		return 1;
+	}
+	if (rc)
+		return rc;
+	int pending = 1;
+	if (op.state == Q_PUBLISHED || op.state == Q_ACCEPTED) {
+		pending = 0;
+	} else if (op.state == Q_QUEUED) {
+		*op_next_try = op.next_try;
+	} else if (op.state == Q_CANCELLED || op.state == Q_REJECTED) {
+		if (op.state == Q_CANCELLED)
+			sbuf_printf(&b, ja ? "意見書の送信 %s が取り消されました。この請求書を取り消し、意見書の後で送り直してください" :
+					     "the opinion's attempt %s was cancelled; cancel this invoice and send it again after its opinion",
+				    e->pair);
+		else
+			sbuf_printf(&b, ja ? "意見書の送信 %s が差し戻されました。この請求書を取り消し、意見書の後で送り直してください" :
+					     "the opinion's attempt %s was rejected; cancel this invoice and send it again after its opinion",
+				    e->pair);
+		*why = sbuf_take(&b);
+	}
+	q_entry_clear(&op);
+	return pending;
+}
+
 /* Moves one entry to another state, re-reading it inside the transaction so that two publishers
- * never both claim it. */
+ * never both claim it, and a publisher whose claim was taken over changes nothing. */
 static int trans_txn(struct store_txn *t, void *vctx)
 {
 	struct trans_ctx *c = vctx;
 	q_entry_clear(&c->e);
-	c->ok = 0;
+	free(c->old_tmp);
+	c->old_tmp = NULL;
+	c->ok = c->wait = c->blocked = 0;
 	int rc = outbox_get(t, c->file_id, &c->e);
 	if (rc)
 		return rc;
 	struct q_entry *e = &c->e;
+	int put = 0;
 	switch (c->to) {
-	case T_CLAIM:
-		if (e->state == Q_QUEUED || ((e->state == Q_CLAIMED) && owner_gone(e, c->now))) {
-			e->state = Q_CLAIMED;
-			e->claim_pid = (long)getpid();
-			e->claimed_at = c->now;
-			c->ok = 1;
+	case T_CLAIM: {
+		if (e->state != Q_QUEUED)
+			break;
+		char *why = NULL;
+		int64_t op_next_try;
+		rc = pair_pending(t, e, &why, &op_next_try);
+		if (rc < 0)
+			break;
+		if (rc) {
+			rc = 0;
+			if (why) {
+				/* said once; the queue shows it after that */
+				c->blocked = strcmp(e->last_error, why) != 0;
+				if (c->blocked) {
+					set_str(&e->last_error, why);
+					put = 1;
+				}
+			} else {
+				c->wait = 1;
+				if (op_next_try > e->next_try) {
+					/* not due before its opinion: no pass in between tries it */
+					e->next_try = op_next_try;
+					put = 1;
+				}
+			}
+			free(why);
+			break;
 		}
+		uint64_t seq = 0;
+		rc = store_seq_next(t, "claim", &seq);
+		if (rc)
+			break;
+		if (*e->tmp_path)
+			c->old_tmp = xstrdup(e->tmp_path);
+		struct sbuf b = { 0 };
+		/* a dot-name the linkage software ignores, unique to this claim */
+		sbuf_printf(&b, "%s/.%s.%ld.%llu.part", c->tcf->req, e->file_name, (long)getpid(),
+			    (unsigned long long)seq);
+		free(e->tmp_path);
+		e->tmp_path = sbuf_take(&b);
+		sbuf_printf(&b, "%s/%s", c->tcf->req, e->file_name);
+		free(e->final_path);
+		e->final_path = sbuf_take(&b);
+		e->state = Q_CLAIMED;
+		e->claim_pid = (long)getpid();
+		e->claimed_at = c->now;
+		c->ok = 1;
 		break;
+	}
 	case T_PUBLISHING:
-		if (e->state == Q_CLAIMED && e->claim_pid == (long)getpid()) {
+		if (e->state == Q_CLAIMED && ours(e, c->tmp)) {
 			e->state = Q_PUBLISHING;
 			c->ok = 1;
 		}
 		break;
 	case T_RELEASE:
-		if (e->state == Q_CLAIMED) {
+		if ((e->state == Q_CLAIMED || e->state == Q_PUBLISHING) && ours(e, c->tmp)) {
 			e->state = Q_QUEUED;
 			e->claim_pid = 0;
 			c->ok = 1;
 		}
 		break;
 	case T_FAILED:
-		if (e->state == Q_CLAIMED || e->state == Q_PUBLISHING) {
+		if ((e->state == Q_CLAIMED || e->state == Q_PUBLISHING) && ours(e, c->tmp)) {
 			e->state = Q_QUEUED;
 			e->tries++;
 			/* backoff: 30 s, 1, 2, 4 … minutes, at most an hour */
@@ -674,7 +896,7 @@ static int trans_txn(struct store_txn *t, void *vctx)
 		}
 		break;
 	case T_PUBLISHED:
-		if (e->state == Q_PUBLISHING) {
+		if (e->state == Q_PUBLISHING && ours(e, c->tmp)) {
 			e->state = Q_PUBLISHED;
 			e->published = c->now;
 			e->claim_pid = 0;
@@ -683,19 +905,57 @@ static int trans_txn(struct store_txn *t, void *vctx)
 			rc = leave_queued(t, c->a, e, ST_PUBLISHED, "published");
 		}
 		break;
+	case T_TAKEOVER:
+		if (e->state == c->seen->state && e->claim_pid == c->seen->claim_pid &&
+		    e->claimed_at == c->seen->claimed_at &&
+		    strcmp(e->tmp_path, c->seen->tmp_path ? c->seen->tmp_path : "") == 0 &&
+		    (e->state == Q_CLAIMED || e->state == Q_PUBLISHING) && owner_gone(e, c->now)) {
+			legacy_paths(e, c->tcf);
+			if (e->state == Q_CLAIMED) {
+				e->state = Q_QUEUED; /* nothing was published: queued again */
+				e->claim_pid = 0;
+			} else {
+				e->claim_pid = (long)getpid();
+				e->claimed_at = c->now;
+			}
+			c->ok = 1;
+		}
+		break;
+	case T_ABANDON:
+		if (e->state == Q_PUBLISHING && ours(e, c->tmp)) {
+			e->claim_pid = 0;
+			c->ok = 1;
+		}
+		break;
 	}
-	if (!rc && c->ok)
+	if (!rc && (c->ok || put))
 		rc = outbox_put(t, e);
 	return rc;
 }
 
-static int transition(struct app *a, const char *file_id, int to, const char *error, int *ok)
+/* Runs one transition; *out (when given) receives the entry as it was left (cleared by the
+ * caller), *old_tmp (when given) T_CLAIM's leftover temporary file (freed by the caller). */
+static int transition_full(struct app *a, const struct term_conf *tcf, const char *file_id, int to,
+			   const char *tmp, const struct q_entry *seen, const char *error, int *ok,
+			   struct trans_ctx *out)
 {
-	struct trans_ctx c = { a, file_id, to, error, (int64_t)iken_now(), 0, { 0 } };
+	struct trans_ctx c = { a, tcf, file_id, to, error, tmp, seen, (int64_t)iken_now(), 0, 0, 0,
+			       NULL, { 0 } };
 	int rc = store_write(a->st, trans_txn, &c);
-	q_entry_clear(&c.e);
 	*ok = !rc && c.ok;
+	if (out) {
+		*out = c;
+	} else {
+		q_entry_clear(&c.e);
+		free(c.old_tmp);
+	}
 	return rc;
+}
+
+static int transition(struct app *a, const struct term_conf *tcf, const char *file_id, int to,
+		      const char *tmp, const char *error, int *ok)
+{
+	return transition_full(a, tcf, file_id, to, tmp, NULL, error, ok, NULL);
 }
 
 static char *errno_text(int rc, const char *what)
@@ -735,101 +995,142 @@ static int env_read(struct store_txn *t, void *vctx)
 	return store_kv_get(t, "envelopes", c->file_id, strlen(c->file_id), &c->data, &c->len);
 }
 
-/* Publishes one claimed entry: write the dot-file, mark publishing, rename, mark published.
- * The stored envelope is what is published: its SHA-256 is the evidence of transmission. */
-static int publish_claimed(struct app *a, const struct term_conf *tcf, const struct q_entry *e,
-			   struct sbuf *report)
+/* The folder a path is in (a copy). */
+static char *dir_of(const char *path)
 {
-	struct sbuf tmp = { 0 }, fin = { 0 };
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+enum { R_UNKNOWN, R_NOT_RENAMED, R_RENAMED };
+
+/* On which side of the rename a publication is: renamed when the final file exists, or when the
+ * request folder can be read and the temporary file is not in it; not renamed when the temporary
+ * file is there; unknown when the folder cannot be reached (a vanished share hides both). */
+static int rename_state(const char *tmp, const char *fin)
+{
+	struct stat st;
+	if (stat(fin, &st) == 0)
+		return R_RENAMED;
+	char *dir = dir_of(fin);
+	int dir_ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	free(dir);
+	if (!dir_ok)
+		return R_UNKNOWN;
+	if (stat(tmp, &st) == 0)
+		return R_NOT_RENAMED;
+	return errno == ENOENT ? R_RENAMED : R_UNKNOWN;
+}
+
+static void report_failed(struct sbuf *report, const char *file_name, const char *err)
+{
+	sbuf_printf(report,
+		    iken_lang_ja() ? "%s を置けませんでした: %s (再試行します)\n" :
+				     "%s could not be published: %s (will retry)\n",
+		    file_name, err);
+}
+
+/* Our claim went to another publisher (ours outlived the lease): its files are its own now. */
+static void report_taken_over(struct sbuf *report, const char *file_name)
+{
+	sbuf_printf(report, iken_lang_ja() ? "%s は別の処理に引き継がれました\n" :
+					     "%s was taken over by another publisher\n",
+		    file_name);
+}
+
+static void report_published(struct sbuf *report, const char *file_name)
+{
+	sbuf_printf(report, iken_lang_ja() ? "%s を送信フォルダに置きました\n" : "%s published\n",
+		    file_name);
+}
+
+/* Publishes one entry we claimed (e, with its recorded paths): write our dot-file, mark
+ * publishing, rename, mark published. The stored envelope is what is published: its SHA-256 is
+ * the evidence of transmission. Every error path gives the entry back (released or failed) when
+ * it is still ours; our dot-file is removed only while nobody else can be using it. Returns 0 when
+ * published (*published set), IKEN_ESTATE when the attempt failed, else a store error. */
+static int publish_claimed(struct app *a, const struct term_conf *tcf, const struct q_entry *e,
+			   int *published, struct sbuf *report)
+{
+	const char *tmp = e->tmp_path, *fin = e->final_path;
+	char *dir = dir_of(fin);
 	struct env_ctx env = { e->file_id, NULL, 0 };
 	char *err = NULL;
-	int ok;
-	tmp_path(tcf, e, &tmp);
-	final_path(tcf, e, &fin);
+	int ok, sync_rc;
+	*published = 0;
 	int rc = store_read(a->st, env_read, &env);
 	if (rc) {
 		err = errno_text(rc, "envelope");
 		goto failed;
 	}
 	step_pause();
-	rc = file_write_sync(tmp.s, env.data, env.len, 0644);
+	rc = file_write_sync(tmp, env.data, env.len, 0644);
 	if (rc) {
-		unlink(tmp.s);
-		err = errno_text(rc, tcf->req);
+		err = errno_text(rc, dir);
 		goto failed;
 	}
 	step_pause();
-	rc = transition(a, e->file_id, T_PUBLISHING, NULL, &ok);
+	rc = transition(a, tcf, e->file_id, T_PUBLISHING, tmp, NULL, &ok);
 	if (rc || !ok) {
-		unlink(tmp.s);
+		/* Still claimed, so nobody renames our file: it can go. Taken over: ours to remove
+		 * too (its name is ours alone), and the entry is the new owner's to touch. */
+		unlink(tmp);
+		if (rc)
+			transition(a, tcf, e->file_id, T_RELEASE, tmp, NULL, &ok);
+		else
+			report_taken_over(report, e->file_name);
 		goto cleanup;
 	}
 	step_pause();
-	rc = file_rename_sync(tmp.s, fin.s);
-	if (rc && access(tmp.s, F_OK) == 0) {
-		/* the rename did not happen: nothing under the final name */
-		unlink(tmp.s);
-		err = errno_text(rc, tcf->req);
-		goto failed;
+	rc = file_rename_sync_split(tmp, fin, &sync_rc);
+	if (rc) {
+		/* rename() failed: nothing under the final name, nothing published */
+		err = errno_text(rc, dir);
+		rc = transition(a, tcf, e->file_id, T_FAILED, tmp, err, &ok);
+		if (ok)
+			unlink(tmp); /* still ours: nobody else renames it */
+		if (rc || ok)
+			report_failed(report, e->file_name, err);
+		else
+			report_taken_over(report, e->file_name);
+		rc = rc ? rc : IKEN_ESTATE;
+		goto cleanup;
 	}
+	/* Renamed: published, even when the folder's fsync failed (sync_rc). */
 	step_pause();
-	rc = transition(a, e->file_id, T_PUBLISHED, NULL, &ok);
-	if (!rc)
-		sbuf_printf(report, iken_lang_ja() ? "%s を送信フォルダに置きました\n" : "%s published\n",
-			    e->file_name);
+	struct trans_ctx tc;
+	rc = transition_full(a, tcf, e->file_id, T_PUBLISHED, tmp, NULL, NULL, &ok, &tc);
+	/* not ok: a poller already took the result in, or a recovery marked it published */
+	if (!rc && (ok || tc.e.state == Q_PUBLISHED || tc.e.state == Q_ACCEPTED ||
+		    tc.e.state == Q_REJECTED)) {
+		*published = 1;
+		report_published(report, e->file_name);
+	} else if (rc) {
+		/* Left "publishing" under our claim; recovered after the lease. */
+		sbuf_printf(report, iken_lang_ja() ? "%s を置きましたが記録できません: %s\n" :
+						     "%s published, but this could not be recorded: %s\n",
+			    e->file_name, iken_strerror(rc));
+	}
+	q_entry_clear(&tc.e);
+	free(tc.old_tmp);
 	goto cleanup;
 failed:
-	sbuf_printf(report,
-		    iken_lang_ja() ? "%s を置けませんでした: %s (再試行します)\n" :
-				     "%s could not be published: %s (will retry)\n",
-		    e->file_name, err);
-	transition(a, e->file_id, T_FAILED, err, &ok);
-	rc = IKEN_ESTATE;
+	/* before "publishing": our dot-file is renamed by nobody */
+	unlink(tmp);
+	rc = transition(a, tcf, e->file_id, T_FAILED, tmp, err, &ok);
+	if (rc || ok)
+		report_failed(report, e->file_name, err);
+	else
+		report_taken_over(report, e->file_name);
+	rc = rc ? rc : IKEN_ESTATE;
 cleanup:
 	free(err);
+	free(dir);
 	free(env.data);
-	sbuf_free(&tmp);
-	sbuf_free(&fin);
-	return rc;
-}
-
-/* What a killed publisher left: a claim by a dead process goes back to the queue (its partial
- * dot-file removed); "publishing" is finished by the dot-file: still there, the rename did not
- * happen and is done now; gone, it happened. */
-static int recover(struct app *a, const struct term_conf *tcf, const struct q_entry *e,
-		   struct sbuf *report)
-{
-	struct sbuf tmp = { 0 }, fin = { 0 };
-	int ok = 0, rc = 0;
-	int64_t now = (int64_t)iken_now();
-	if (!owner_gone(e, now))
-		return 0;
-	tmp_path(tcf, e, &tmp);
-	final_path(tcf, e, &fin);
-	if (e->state == Q_CLAIMED) {
-		unlink(tmp.s);
-		rc = transition(a, e->file_id, T_RELEASE, NULL, &ok);
-	} else if (e->state == Q_PUBLISHING) {
-		if (access(tmp.s, F_OK) == 0) {
-			rc = file_rename_sync(tmp.s, fin.s);
-			if (rc) {
-				char *err = errno_text(rc, tcf->req);
-				unlink(tmp.s);
-				transition(a, e->file_id, T_FAILED, err, &ok);
-				free(err);
-				goto cleanup;
-			}
-		}
-		/* mark published: the entry's owner is gone, take it over */
-		rc = transition(a, e->file_id, T_PUBLISHED, NULL, &ok);
-		if (ok)
-			sbuf_printf(report, iken_lang_ja() ? "%s: 中断された送信を完了しました\n" :
-							     "%s: finished an interrupted publication\n",
-				    e->file_name);
-	}
-cleanup:
-	sbuf_free(&tmp);
-	sbuf_free(&fin);
 	return rc;
 }
 
@@ -838,58 +1139,204 @@ struct due_ctx {
 	int64_t now;
 	size_t n;
 	char **ids;
+	char *inv;            /* ids[i] is an invoice (it goes after the opinions) */
 	struct q_entry *left; /* claimed/publishing entries to recover */
 	size_t nleft;
 };
+
+static void add_due(struct due_ctx *c, const char *file_id, int inv)
+{
+	c->ids = xrealloc(c->ids, (c->n + 1) * sizeof(*c->ids));
+	c->inv = xrealloc(c->inv, c->n + 1);
+	c->ids[c->n] = xstrdup(file_id);
+	c->inv[c->n++] = (char)inv;
+}
+
+/* Stale "publishing" e, taken over: finish the rename or learn that it happened. */
+static int finish_publishing(struct app *a, const struct term_conf *tcf, const struct q_entry *e,
+			     struct due_ctx *due, struct sbuf *report)
+{
+	const char *tmp = e->tmp_path, *fin = e->final_path;
+	int ja = iken_lang_ja();
+	int ok = 0, rc = 0, sync_rc;
+	int where = rename_state(tmp, fin);
+	if (where == R_NOT_RENAMED) {
+		/* Not published yet. Still the folder of the settings: rename now; else back to the
+		 * queue, to be published in the folder the settings name now. */
+		char *dir = dir_of(fin);
+		struct stat s1, s2;
+		int moved = stat(tcf->req, &s2) == 0 &&
+			    !(stat(dir, &s1) == 0 && s1.st_dev == s2.st_dev &&
+			      s1.st_ino == s2.st_ino);
+		if (moved) {
+			rc = transition(a, tcf, e->file_id, T_RELEASE, tmp, NULL, &ok);
+			if (ok) {
+				unlink(tmp);
+				sbuf_printf(report, ja ? "%s: 送信フォルダの設定が変わったため、新しいフォルダ %s に置き直します\n" :
+							 "%s: the request folder was changed in the settings; it will be published in %s\n",
+					    e->file_name, tcf->req);
+				if (due->force || e->next_try <= due->now)
+					add_due(due, e->file_id, *e->pair != '\0');
+			}
+			free(dir);
+			return rc;
+		}
+		rc = file_rename_sync_split(tmp, fin, &sync_rc);
+		if (rc) {
+			/* someone else's rename, or a real failure */
+			where = rename_state(tmp, fin);
+			if (where == R_NOT_RENAMED) {
+				char *err = errno_text(rc, dir);
+				report_failed(report, e->file_name, err);
+				rc = transition(a, tcf, e->file_id, T_FAILED, tmp, err, &ok);
+				if (ok)
+					unlink(tmp);
+				free(err);
+				free(dir);
+				return rc;
+			}
+		} else {
+			where = R_RENAMED;
+		}
+		free(dir);
+	}
+	if (where == R_UNKNOWN) {
+		sbuf_printf(report, ja ? "%s: 送信フォルダに届かないため、中断された送信の確認を後で行います\n" :
+					 "%s: the request folder cannot be reached; the interrupted publication will be checked later\n",
+			    e->file_name);
+		return transition(a, tcf, e->file_id, T_ABANDON, tmp, NULL, &ok);
+	}
+	rc = transition(a, tcf, e->file_id, T_PUBLISHED, tmp, NULL, &ok);
+	if (ok) {
+		struct stat st;
+		if (stat(tmp, &st) == 0)
+			unlink(tmp); /* renamed by a copy: the final file has it */
+		sbuf_printf(report, ja ? "%s: 中断された送信を完了しました\n" :
+					 "%s: finished an interrupted publication\n",
+			    e->file_name);
+	}
+	return rc;
+}
+
+/* What a stale claim left (its process gone, or older than the lease): taken over inside a
+ * transaction that re-checks it is still the claim seen, and only then are files touched, at the
+ * recorded paths. A claim goes back to the queue, its dot-file removed; "publishing" is finished
+ * by finish_publishing. */
+static int recover(struct app *a, const struct term_conf *tcf, const struct q_entry *seen,
+		   struct due_ctx *due, struct sbuf *report)
+{
+	struct trans_ctx tc;
+	int ok = 0;
+	if (!owner_gone(seen, (int64_t)iken_now()))
+		return 0;
+	if (seen->state == Q_PUBLISHING && *seen->tmp_path) {
+		/* the folder unreachable: nothing to decide, leave the claim as it is */
+		if (rename_state(seen->tmp_path, seen->final_path) == R_UNKNOWN) {
+			sbuf_printf(report, iken_lang_ja() ? "%s: 送信フォルダに届かないため、中断された送信の確認を後で行います\n" :
+							     "%s: the request folder cannot be reached; the interrupted publication will be checked later\n",
+				    seen->file_name);
+			return 0;
+		}
+	}
+	int rc = transition_full(a, tcf, seen->file_id, T_TAKEOVER, NULL, seen, NULL, &ok, &tc);
+	if (!rc && ok) {
+		const struct q_entry *e = &tc.e;
+		if (e->state == Q_QUEUED) {
+			unlink(e->tmp_path); /* the claim's partial file; the claim is ours now */
+			if (due->force || e->next_try <= due->now)
+				add_due(due, e->file_id, *e->pair != '\0');
+		} else {
+			rc = finish_publishing(a, tcf, e, due, report);
+		}
+	}
+	q_entry_clear(&tc.e);
+	free(tc.old_tmp);
+	return rc;
+}
 
 static int due_cb(const struct q_entry *e, void *vctx)
 {
 	struct due_ctx *c = vctx;
 	if (e->state == Q_QUEUED && (c->force || e->next_try <= c->now)) {
-		c->ids = xrealloc(c->ids, (c->n + 1) * sizeof(*c->ids));
-		c->ids[c->n++] = xstrdup(e->file_id);
+		add_due(c, e->file_id, *e->pair != '\0');
 	} else if (e->state == Q_CLAIMED || e->state == Q_PUBLISHING) {
 		c->left = xrealloc(c->left, (c->nleft + 1) * sizeof(*c->left));
 		struct q_entry *d = &c->left[c->nleft++];
 		memset(d, 0, sizeof(*d));
 		d->file_id = xstrdup(e->file_id);
 		d->file_name = xstrdup(e->file_name);
+		d->pair = xstrdup(e->pair);
 		d->state = e->state;
 		d->claim_pid = e->claim_pid;
 		d->claimed_at = e->claimed_at;
+		d->tmp_path = xstrdup(e->tmp_path);
+		d->final_path = xstrdup(e->final_path);
 	}
 	return 0;
+}
+
+/* Claims and publishes one due entry. An invoice whose opinion is not out yet is skipped (it goes
+ * in a later pass); one whose opinion never will be stays queued with the reason. */
+static int publish_one(struct app *a, const struct term_conf *tcf, const char *file_id,
+		       size_t *published, struct sbuf *report)
+{
+	struct trans_ctx tc;
+	int ok, pub = 0;
+	int rc = transition_full(a, tcf, file_id, T_CLAIM, NULL, NULL, NULL, &ok, &tc);
+	if (!rc && !ok && tc.blocked) {
+		sbuf_printf(report, iken_lang_ja() ? "%s は送信待ちのままです: %s\n" :
+						     "%s stays queued: %s\n",
+			    tc.e.file_name, tc.e.last_error);
+	} else if (!rc && !ok && tc.wait) {
+		sbuf_printf(report, iken_lang_ja() ? "%s は意見書 %s が送信フォルダに置かれるのを待ちます\n" :
+						     "%s waits for its opinion %s to be published\n",
+			    tc.e.file_name, tc.e.pair);
+	} else if (!rc && ok) {
+		/* a dot-file an earlier attempt of this entry could not remove */
+		if (tc.old_tmp && strcmp(tc.old_tmp, tc.e.tmp_path) != 0)
+			unlink(tc.old_tmp);
+		rc = publish_claimed(a, tcf, &tc.e, &pub, report);
+		if (pub)
+			(*published)++;
+	} else {
+		rc = 0; /* another publisher has it */
+	}
+	q_entry_clear(&tc.e);
+	free(tc.old_tmp);
+	return rc;
 }
 
 int outbox_publish_due(struct app *a, int force, size_t *published, struct sbuf *report)
 {
 	struct term_conf tcf;
-	struct due_ctx c = { force, (int64_t)iken_now(), 0, NULL, NULL, 0 };
-	int rc = app_term_conf(a, &tcf), worst = 0;
+	struct due_ctx c = { force, (int64_t)iken_now(), 0, NULL, NULL, NULL, 0 };
 	*published = 0;
-	if (rc)
+	int rc = app_term_conf(a, &tcf), worst = 0;
+	if (rc) {
+		sbuf_printf(report, iken_lang_ja() ? "設定を読めません: %s\n" : "the settings cannot be read: %s\n",
+			    iken_strerror(rc));
 		return rc;
+	}
 	rc = outbox_scan(a, 0, due_cb, &c);
-	for (size_t i = 0; !rc && i < c.nleft; i++)
-		recover(a, &tcf, &c.left[i], report);
-	for (size_t i = 0; !rc && i < c.n; i++) {
-		int ok;
-		int r1 = transition(a, c.ids[i], T_CLAIM, NULL, &ok);
-		if (r1 || !ok)
-			continue; /* another publisher has it */
-		struct q_entry e = { 0 };
-		r1 = outbox_entry(a, c.ids[i], &e);
-		if (!r1)
-			r1 = publish_claimed(a, &tcf, &e, report);
-		q_entry_clear(&e);
-		if (!r1)
-			(*published)++;
-		else if (!worst)
+	for (size_t i = 0; !rc && i < c.nleft; i++) {
+		int r1 = recover(a, &tcf, &c.left[i], &c, report);
+		if (r1 && !worst)
 			worst = r1;
+	}
+	/* opinions first: an invoice waits for its opinion, published earlier in the same pass */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; !rc && i < c.n; i++) {
+			if (c.inv[i] != pass)
+				continue;
+			int r1 = publish_one(a, &tcf, c.ids[i], published, report);
+			if (r1 && !worst)
+				worst = r1;
+		}
 	}
 	for (size_t i = 0; i < c.n; i++)
 		free(c.ids[i]);
 	free(c.ids);
+	free(c.inv);
 	for (size_t i = 0; i < c.nleft; i++)
 		q_entry_clear(&c.left[i]);
 	free(c.left);
@@ -904,6 +1351,8 @@ struct cancel_ctx {
 	uint64_t doc_id;
 	char *file_id;
 	int found, cancelled;
+	uint64_t invoice;     /* an invoice attempt going with the opinion: refused */
+	int invoice_sent;     /* ... and it is already published or accepted */
 };
 
 static int cancel_find(const struct q_entry *e, void *vctx)
@@ -918,17 +1367,43 @@ static int cancel_find(const struct q_entry *e, void *vctx)
 	return 0;
 }
 
+/* An invoice attempt naming the opinion attempt being cancelled, queued or further. */
+static int invoice_cb(const struct q_entry *e, void *vctx)
+{
+	struct cancel_ctx *c = vctx;
+	if (!e->pair || strcmp(e->pair, c->file_id) != 0 || e->state == Q_CANCELLED ||
+	    e->state == Q_REJECTED)
+		return 0;
+	c->invoice = e->doc_id;
+	c->invoice_sent = e->state == Q_PUBLISHED || e->state == Q_ACCEPTED;
+	return 1; /* found: stop */
+}
+
 static int cancel_txn(struct store_txn *t, void *vctx)
 {
 	struct cancel_ctx *c = vctx;
 	struct q_entry e;
 	c->cancelled = 0;
+	c->invoice = 0;
+	c->invoice_sent = 0;
 	int rc = outbox_get(t, c->file_id, &e);
 	if (rc)
 		return rc;
 	if (e.state != Q_QUEUED) {
 		rc = IKEN_ESTATE; /* published (or being published): too late */
 		goto cleanup;
+	}
+	if (!*e.pair) {
+		/* an opinion cannot be withdrawn from under its invoice */
+		struct scan_ctx sc = { 0, invoice_cb, c };
+		rc = scan_txn(t, &sc);
+		if (rc < 0)
+			goto cleanup;
+		rc = 0;
+		if (c->invoice) {
+			rc = IKEN_ESTATE;
+			goto cleanup;
+		}
 	}
 	e.state = Q_CANCELLED;
 	rc = outbox_put(t, &e);
@@ -943,14 +1418,22 @@ cleanup:
 
 int outbox_cancel(struct app *a, uint64_t doc_id, struct sbuf *report)
 {
-	struct cancel_ctx c = { a, doc_id, NULL, 0, 0 };
+	struct cancel_ctx c = { a, doc_id, NULL, 0, 0, 0, 0 };
 	int ja = iken_lang_ja();
 	int rc = outbox_scan(a, doc_id, cancel_find, &c);
 	if (!rc && !c.found)
 		rc = IKEN_ENOTFOUND;
 	if (!rc)
 		rc = store_write(a->st, cancel_txn, &c);
-	if (rc == IKEN_ESTATE)
+	if (rc == IKEN_ESTATE && c.invoice && c.invoice_sent)
+		sbuf_printf(report, ja ? "%llu: 一緒に送る請求書 %llu が既に送信フォルダに置かれたため、意見書は取り消せません\n" :
+				      "%llu: its invoice %llu has already been published; the opinion cannot be cancelled\n",
+			    (unsigned long long)doc_id, (unsigned long long)c.invoice);
+	else if (rc == IKEN_ESTATE && c.invoice)
+		sbuf_printf(report, ja ? "%llu: 一緒に送る請求書 %llu が送信待ちのため取り消せません。先に請求書を取り消してください\n" :
+				      "%llu: its invoice %llu is queued to go with it; cancel the invoice first\n",
+			    (unsigned long long)doc_id, (unsigned long long)c.invoice);
+	else if (rc == IKEN_ESTATE)
 		sbuf_printf(report, ja ? "%llu: 既に送信フォルダに置かれたため取り消せません\n" :
 				      "%llu: already published; it can no longer be cancelled\n",
 			    (unsigned long long)doc_id);

@@ -2,9 +2,23 @@
  * folder, retry with backoff, cancel before publication, and the history of every attempt.
  *
  * Publication never leaves a partial file under a final name and never publishes a document
- * twice, even when killed at any point: the envelope is written under a dot-name and fsynced, the
- * queue entry marked "publishing", the file renamed into place; whether the dot-file still exists
- * tells a later run on which side of the rename a killed publisher stopped. */
+ * twice, even when killed at any point: the claim records the full paths of a dot-file unique to
+ * that claim (pid and a store counter in its name) and of the final file; the envelope is written
+ * under the dot-name and fsynced, the queue entry marked "publishing", the file renamed into place.
+ * A publisher only ever removes its own dot-file, and only while the entry is still its own.
+ *
+ * Recovery (a claim whose process is gone, or older than the lease, ours included) first takes
+ * the entry over inside a transaction, re-checking that it is the claim it saw, and only then
+ * touches files, always at the recorded paths, never recomputed from the settings. A claimed
+ * entry goes back to the queue. A "publishing" one is published when the final file exists, or
+ * when the request folder can be read and the dot-file is gone (ENOENT); when the dot-file is
+ * still there the rename is done now (or, when the request folder was changed in the settings,
+ * the attempt goes back to the queue to be published in the new folder); when the folder cannot
+ * be reached the entry stays "publishing" for a later pass. A failed rename() means nothing was
+ * published; a failed fsync of the folder after a successful rename means it was.
+ *
+ * An invoice is published only after the opinion attempt named by its pair is published or
+ * accepted; an opinion attempt with an invoice attempt going with it cannot be cancelled. */
 #ifndef IKEN_OUTBOX_H
 #define IKEN_OUTBOX_H
 
@@ -38,6 +52,10 @@ struct q_entry {
 	char *reception_no;
 	char *pair;           /* invoice: the opinion's file id; opinion: "" */
 	char *user;
+	/* Set when claimed, kept afterwards (a later claim removes a dot-file a failed attempt could
+	 * not): the claim's own temporary file and the final file, full paths. "" in entries
+	 * written before they were recorded. */
+	char *tmp_path, *final_path;
 };
 void q_entry_clear(struct q_entry *e);
 /* "publish-failed" for a queued entry with failures, "waiting-long" for a published entry older
@@ -63,7 +81,8 @@ int outbox_load_key_pin(struct app *a, const struct record *user, const char *pi
 /* Publishes every queued entry that is due (force: ignore the backoff), after finishing what a
  * killed publisher left. Returns the number published in *published. */
 int outbox_publish_due(struct app *a, int force, size_t *published, struct sbuf *report);
-/* Cancels the queued (not yet published) attempt of a document; IKEN_ESTATE otherwise. */
+/* Cancels the queued (not yet published) attempt of a document; IKEN_ESTATE otherwise, and for
+ * an opinion whose invoice attempt is queued, being published or published. */
 int outbox_cancel(struct app *a, uint64_t doc_id, struct sbuf *report);
 /* Calls cb for every queue entry (newest last); doc_id 0 = all documents. */
 int outbox_scan(struct app *a, uint64_t doc_id, int (*cb)(const struct q_entry *e, void *ctx),

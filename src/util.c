@@ -305,11 +305,20 @@ int file_write_sync(const char *path, const void *data, size_t len, unsigned mod
 	return rc;
 }
 
-int file_rename_sync(const char *from, const char *to)
+int file_rename_sync_split(const char *from, const char *to, int *sync_rc)
 {
+	*sync_rc = 0;
 	if (rename(from, to) < 0)
 		return -errno;
-	return fsync_dir_of(to);
+	*sync_rc = fsync_dir_of(to);
+	return 0;
+}
+
+int file_rename_sync(const char *from, const char *to)
+{
+	int sync_rc;
+	int rc = file_rename_sync_split(from, to, &sync_rc);
+	return rc ? rc : sync_rc;
 }
 
 int file_move(const char *from, const char *to)

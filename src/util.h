@@ -63,6 +63,11 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
  * from → to and fsyncs the destination folder. Both return 0 or -errno. */
 int file_write_sync(const char *path, const void *data, size_t len, unsigned mode);
 int file_rename_sync(const char *from, const char *to);
+/* file_rename_sync telling its two steps apart, for callers that must know whether the file moved
+ * (a publisher deciding whether a document went out): returns -errno when rename() failed, and
+ * then nothing moved; else 0 — the file is under its new name — with *sync_rc 0 or the -errno of
+ * the folder's fsync. */
+int file_rename_sync_split(const char *from, const char *to, int *sync_rc);
 /* Moves a file to another folder: rename, or copy + fsync + unlink across file systems. */
 int file_move(const char *from, const char *to);
 
