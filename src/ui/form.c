@@ -11,6 +11,7 @@
 #include "ui/ui.h"
 #include "ui/draw.h"
 #include "ui/field.h"
+#include "ui/widgets.h"
 #include "charset.h"
 #include "check.h"
 #include "docio.h"
@@ -62,7 +63,7 @@ struct fv {
 	enum panel_kind panel;
 	struct panel_item *items;
 	size_t nitems;
-	size_t psel, ptop;
+	struct wlist pl;          /* the selected panel item (problems only) */
 	struct sbuf title;
 	const char *note;         /* what a question on the message line is about (help rows) */
 	char today[9];
@@ -259,7 +260,7 @@ static void panel_clear(struct fv *fv)
 	free(fv->items);
 	fv->items = NULL;
 	fv->nitems = 0;
-	fv->psel = fv->ptop = 0;
+	fv->pl.sel = fv->pl.top = 0;
 	fv->panel = PANEL_NONE;
 }
 
@@ -668,14 +669,12 @@ static void draw_panel(struct fv *fv, WINDOW *w, int top, int rows, int cols)
 	draw_textf(w, top, 1, cols - 2, "%s  %zu%s", head, fv->nitems, UI_T(ui, "件", ""));
 	wattrset(w, A_NORMAL);
 	int n = rows - 1;
-	if (fv->psel < fv->ptop)
-		fv->ptop = fv->psel;
-	if (n > 0 && fv->psel >= fv->ptop + (size_t)n)
-		fv->ptop = fv->psel - (size_t)n + 1;
-	for (int i = 0; i < n && fv->ptop + (size_t)i < fv->nitems; i++) {
-		size_t k = fv->ptop + (size_t)i;
+	size_t count = n > 0 ? wlist_scroll(&fv->pl, fv->nitems, n) : 0;
+	/* not wlist_draw: the selection is marked inside the frame, and only among problems */
+	for (int i = 0; (size_t)i < count; i++) {
+		size_t k = (size_t)fv->pl.top + (size_t)i;
 		const struct panel_item *it = &fv->items[k];
-		int sel = fv->panel == PANEL_PROBLEMS && k == fv->psel;
+		int sel = fv->panel == PANEL_PROBLEMS && (int)k == fv->pl.sel;
 		wattrset(w, sel ? draw_attr(DR_SELECT) : it->error ? draw_attr(DR_ERROR) : draw_attr(DR_NORMAL));
 		draw_text(w, top + 1 + i, 1, it->text, cols - 2, sel);
 		wattrset(w, A_NORMAL);
@@ -778,7 +777,7 @@ static void form_draw(struct view *v, WINDOW *w)
 	sbuf_free(&h);
 
 	if (fv->panel == PANEL_PROBLEMS) {
-		v->cursor_y = 1 + vis + 1 + (int)(fv->psel - fv->ptop);
+		v->cursor_y = 1 + vis + 1 + (fv->pl.sel - fv->pl.top);
 		v->cursor_x = 1;
 	} else if (cy >= 0) {
 		v->cursor_y = cy;
@@ -1051,26 +1050,12 @@ static void refuse_char(struct fv *fv, wint_t ch)
 static int panel_key(struct view *v, enum action a, int is_key, wint_t ch)
 {
 	struct fv *fv = v->priv;
-	if (a == ACT_UP) {
-		if (fv->psel > 0)
-			fv->psel--;
-		return UI_REDRAW;
-	}
-	if (a == ACT_DOWN) {
-		if (fv->psel + 1 < fv->nitems)
-			fv->psel++;
-		return UI_REDRAW;
-	}
-	if (a == ACT_PAGE_NEXT || a == ACT_PAGE_PREV) {
-		size_t step = 5;
-		if (a == ACT_PAGE_NEXT)
-			fv->psel = fv->psel + step < fv->nitems ? fv->psel + step : fv->nitems ? fv->nitems - 1 : 0;
-		else
-			fv->psel = fv->psel > step ? fv->psel - step : 0;
-		return UI_REDRAW;
-	}
+	/* pages of five: the panel is a few lines; Home and End close it as any other key */
+	if (a == ACT_UP || a == ACT_DOWN || a == ACT_PAGE_NEXT || a == ACT_PAGE_PREV)
+		return wlist_key(&fv->pl, a, fv->nitems, 5);
 	if (a == ACT_NEXT_FIELD || a == ACT_OPEN) {
-		const struct field *fld = fv->psel < fv->nitems ? fv->items[fv->psel].field : NULL;
+		size_t k = (size_t)fv->pl.sel;
+		const struct field *fld = k < fv->nitems ? fv->items[k].field : NULL;
 		panel_clear(fv);
 		if (fld) {
 			focus_on(fv, field_index(fv, fld));
@@ -1380,6 +1365,4 @@ static const char *form_title(struct view *v)
 	return fv->title.s;
 }
 
-const struct view_ops form_view_ops = {
-	"form", form_open, form_draw, form_key, form_tick, form_close, form_title, form_fkeys,
-};
+const struct view_ops form_view_ops = VIEW_OPS("form", form, form_tick, form_fkeys);

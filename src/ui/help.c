@@ -2,6 +2,7 @@
 #include "config.h"
 #include "ui/ui.h"
 #include "ui/draw.h"
+#include "ui/widgets.h"
 
 #include <stdlib.h>
 
@@ -64,6 +65,4 @@ static const char *help_title(struct view *v)
 	return UI_T(v->ui, "ヘルプ", "Help");
 }
 
-const struct view_ops help_view_ops = {
-	"help", help_open, help_draw, help_key, NULL, help_close, help_title, help_fkeys,
-};
+const struct view_ops help_view_ops = VIEW_OPS("help", help, NULL, help_fkeys);

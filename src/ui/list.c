@@ -4,12 +4,12 @@
 #include "config.h"
 #include "ui/ui.h"
 #include "ui/draw.h"
+#include "ui/widgets.h"
 #include "charset.h"
 #include "docio.h"
 #include "docops.h"
 #include "errcode.h"
 #include "outbox.h"
-#include "wareki.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +27,10 @@ struct list {
 	char *insured;                 /* the list is for one applicant; NULL: all */
 	int status;                    /* the list's own status (-1 any) */
 	/* the filter typed with F5 (it replaces nothing of the above except the insured number) */
-	char *filter;                  /* as typed, for the summary and the next prompt */
-	char *f_insured, *f_kana;
-	char f_from[9], f_to[9];
-	int f_status;
+	struct wfilter filt;
 	uint64_t *ids;
 	size_t n;
-	int sel, top;
+	struct wlist wl;
 	int dirty;
 	int64_t seen_poll;
 	const struct field *cols[MAX_COLS];
@@ -41,43 +38,10 @@ struct list {
 	const struct field *insured_fld, *date_fld;
 };
 
-/* --- which form is which: from the prefill sources, not from items --- */
-
-static int prefills_from(const struct form *f, const char *source)
-{
-	size_t l = strlen(source);
-	for (size_t i = 0; i < f->nfields; i++) {
-		const char *p = f->fields[i].prefill;
-		if (p && strncmp(p, source, l) == 0 && p[l] == '.')
-			return 1;
-	}
-	return 0;
-}
-
-static const struct field *index_field(const struct form *f, const char *kind)
-{
-	for (size_t i = 0; i < f->nfields; i++)
-		if (f->fields[i].index && strcmp(f->fields[i].index, kind) == 0)
-			return &f->fields[i];
-	return NULL;
-}
-
-/* The person's name: the first text field after the kana (else insured) index field. */
-static const struct field *name_field(const struct form *f)
-{
-	const struct field *after = index_field(f, "kana");
-	if (!after)
-		after = index_field(f, "insured");
-	for (size_t i = after ? (size_t)(after - f->fields) + 1 : 0; i < f->nfields; i++)
-		if (f->fields[i].type == FT_TEXT && !f->fields[i].fill)
-			return &f->fields[i];
-	return NULL;
-}
-
 /* Columns: the indexed fields in layout order, the name right after the kana. */
 static void choose_columns(struct list *l)
 {
-	const struct field *name = name_field(l->f);
+	const struct field *name = widget_name_field(l->f);
 	int name_done = 0;
 	l->ncols = 0;
 	for (size_t i = 0; i < l->f->nfields && l->ncols < MAX_COLS - 1; i++) {
@@ -96,47 +60,23 @@ static void choose_columns(struct list *l)
 
 /* --- words --- */
 
+static const char *const status_ja[ST__COUNT] = { "下書き", "確定", "送信待ち", "送信済", "受理", "返戻" };
+
 static const char *status_word(const struct ui *ui, int st)
 {
-	static const char *const ja[ST__COUNT] = { "下書き", "確定", "送信待ち", "送信済", "受理", "返戻" };
 	if (st < 0 || st >= ST__COUNT)
 		return "?";
-	return ui->ja ? ja[st] : rec_status_name((enum rec_status)st);
+	return ui->ja ? status_ja[st] : rec_status_name((enum rec_status)st);
 }
 
-static int parse_status_word(const char *w, int *out)
+/* A status typed in either language, or -1 (the search line's words). */
+static int parse_status_word(const char *w)
 {
-	static const char *const ja[ST__COUNT] = { "下書き", "確定", "送信待ち", "送信済", "受理", "返戻" };
 	enum rec_status st;
 	for (int i = 0; i < ST__COUNT; i++)
-		if (strcmp(w, ja[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	if (rec_status_parse(w, &st) == 0) {
-		*out = (int)st;
-		return 0;
-	}
-	return -1;
-}
-
-/* A value as shown in a column: dates in 和暦, codes with their label. */
-static void show_value(const struct ui *ui, const struct field *fld, const char *v, struct sbuf *out)
-{
-	char w[WAREKI_BUFSZ];
-	if ((fld->type == FT_DATE || fld->type == FT_PDATE) && *v &&
-	    wareki_format(v, WAREKI_SHORT, w, sizeof(w)) == 0) {
-		sbuf_puts(out, w);
-		return;
-	}
-	if (fld->type == FT_CODE && fld->codes) {
-		const struct code *c = codelist_find(fld->codes, v);
-		if (c) {
-			sbuf_puts(out, ui->ja ? c->label : c->label_en);
-			return;
-		}
-	}
-	sbuf_puts(out, v);
+		if (strcmp(w, status_ja[i]) == 0)
+			return i;
+	return rec_status_parse(w, &st) == 0 ? (int)st : -1;
 }
 
 /* --- finding ids: the indexes only (kana typed in either script) --- */
@@ -162,60 +102,6 @@ static void ids_union(uint64_t **acc, size_t *n, const uint64_t *add, size_t m)
 	*n = k;
 }
 
-/* Hiragana ↔ katakana: stored names use either, staff type either. */
-static char *kana_shift(const char *s, int to_kata)
-{
-	struct sbuf b = { 0 };
-	const char *p = s, *end = s + strlen(s);
-	while (p < end) {
-		int32_t cp = utf8_next(&p, end);
-		if (cp < 0)
-			continue;
-		if (to_kata && cp >= 0x3041 && cp <= 0x3096)
-			cp += 0x60;
-		else if (!to_kata && cp >= 0x30A1 && cp <= 0x30F6)
-			cp -= 0x60;
-		utf8_put(&b, (uint32_t)cp);
-	}
-	if (!b.s)
-		sbuf_puts(&b, "");
-	return sbuf_take(&b);
-}
-
-struct strset {
-	size_t n;
-	char **v;
-};
-
-static void strset_add(struct strset *s, const char *x)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], x) == 0)
-			return;
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-	s->v[s->n++] = xstrdup(x);
-}
-
-static void strset_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->n = 0;
-	s->v = NULL;
-}
-
-/* The spellings of a kana prefix to look up: as typed, in katakana, in hiragana. */
-static void kana_variants(const char *kana, struct strset *out)
-{
-	char *k = kana_shift(kana, 1), *h = kana_shift(kana, 0);
-	strset_add(out, kana);
-	strset_add(out, k);
-	strset_add(out, h);
-	free(k);
-	free(h);
-}
-
 /* Ids matching q, where kana (may be NULL) is matched in either script; a form without a kana
  * index is matched through the insured numbers of the records that have one (applicants,
  * opinions). */
@@ -229,8 +115,8 @@ static int find_ids(struct store_txn *t, const struct formset *fs, const struct 
 	const struct form *f = formset_get(fs, q->form);
 	struct strset vars = { 0 }, insured = { 0 };
 	int rc = 0;
-	kana_variants(kana, &vars);
-	if (f && index_field(f, "kana")) {
+	if (f && widget_index_field(f, "kana")) {
+		widget_kana_variants(kana, &vars);
 		for (size_t i = 0; !rc && i < vars.n; i++) {
 			struct store_query qq = *q;
 			uint64_t *got;
@@ -244,27 +130,7 @@ static int find_ids(struct store_txn *t, const struct formset *fs, const struct 
 		}
 		goto done;
 	}
-	for (size_t fi = 0; !rc && fi < fs->nforms; fi++) {
-		const struct form *o = fs->forms[fi];
-		const struct field *ins = index_field(o, "insured");
-		if (!ins || !index_field(o, "kana"))
-			continue;
-		for (size_t i = 0; !rc && i < vars.n; i++) {
-			struct store_query kq = { .form = o->id, .status = -1, .kana = vars.v[i] };
-			uint64_t *got = NULL;
-			size_t m = 0;
-			rc = store_find(t, &kq, &got, &m);
-			for (size_t j = 0; !rc && j < m; j++) {
-				struct record *r;
-				if (store_rec_get(t, got[j], &r) == 0) {
-					if (*rec_val(r, ins->id))
-						strset_add(&insured, rec_val(r, ins->id));
-					rec_free(r);
-				}
-			}
-			free(got);
-		}
-	}
+	rc = widget_kana_insured(t, fs, kana, &insured);
 	for (size_t i = 0; !rc && i < insured.n; i++) {
 		if (q->insured && *q->insured && strcmp(q->insured, insured.v[i]) != 0)
 			continue;
@@ -304,19 +170,21 @@ static int query_txn(struct store_txn *t, void *vctx)
 {
 	struct query_ctx *c = vctx;
 	struct list *l = c->l;
-	struct store_query q = { .form = l->f->id, .status = l->f_status >= 0 ? l->f_status : l->status };
-	q.insured = l->f_insured ? l->f_insured : l->insured;
-	q.date_from = l->f_from[0] ? l->f_from : NULL;
-	q.date_to = l->f_to[0] ? l->f_to : NULL;
+	const struct wfilter *fl = &l->filt;
+	struct store_query q = { .form = l->f->id };
+	q.status = fl->status >= 0 ? fl->status : l->status;
+	q.insured = fl->insured ? fl->insured : l->insured;
+	q.date_from = fl->from[0] ? fl->from : NULL;
+	q.date_to = fl->to[0] ? fl->to : NULL;
 	free(c->ids);
 	c->ids = NULL;
-	return find_ids(t, c->fs, &q, l->f_kana, &c->ids, &c->n);
+	return find_ids(t, c->fs, &q, fl->kana, &c->ids, &c->n);
 }
 
 static void requery(struct view *v)
 {
 	struct list *l = v->priv;
-	uint64_t keep = l->n && l->sel < (int)l->n ? l->ids[l->sel] : 0;
+	uint64_t keep = l->n && l->wl.sel < (int)l->n ? l->ids[l->wl.sel] : 0;
 	struct query_ctx c = { l, v->ui->app->fs, NULL, 0 };
 	int rc = store_read(v->ui->app->st, query_txn, &c);
 	if (rc) {
@@ -330,31 +198,11 @@ static void requery(struct view *v)
 	/* the selection follows its record; else stays at its place */
 	for (size_t i = 0; keep && i < l->n; i++)
 		if (l->ids[i] == keep) {
-			l->sel = (int)i;
+			l->wl.sel = (int)i;
 			break;
 		}
-	if (l->sel >= (int)l->n)
-		l->sel = l->n ? (int)l->n - 1 : 0;
+	wlist_clamp(&l->wl, l->n);
 	l->dirty = 0;
-}
-
-/* Records on screen, read in one transaction. */
-struct rows_ctx {
-	const uint64_t *ids;
-	size_t n;
-	struct record **recs;
-};
-
-static int rows_txn(struct store_txn *t, void *vctx)
-{
-	struct rows_ctx *c = vctx;
-	for (size_t i = 0; i < c->n; i++) {
-		rec_free(c->recs[i]);
-		c->recs[i] = NULL;
-		if (store_rec_get(t, c->ids[i], &c->recs[i]))
-			c->recs[i] = NULL;
-	}
-	return 0;
 }
 
 static struct record *get_record(struct view *v, uint64_t id)
@@ -390,15 +238,9 @@ static const char *list_title(struct view *v);
 
 /* The function-key bar belongs to the ops; each kind of list gets ops that differ only in it,
  * so the bar shows only the keys that work on that list. */
-static const struct view_ops list_applicant_ops = {
-	"list", list_open, list_draw, list_key, list_tick, list_close, list_title, fk_applicant,
-};
-static const struct view_ops list_document_ops = {
-	"list", list_open, list_draw, list_key, list_tick, list_close, list_title, fk_document,
-};
-static const struct view_ops list_master_ops = {
-	"list", list_open, list_draw, list_key, list_tick, list_close, list_title, fk_master,
-};
+static const struct view_ops list_applicant_ops = VIEW_OPS("list", list, list_tick, fk_applicant);
+static const struct view_ops list_document_ops = VIEW_OPS("list", list, list_tick, fk_document);
+static const struct view_ops list_master_ops = VIEW_OPS("list", list, list_tick, fk_master);
 
 static int is_applicant_list(const struct list *l)
 {
@@ -424,11 +266,11 @@ static int list_open(struct view *v, void *arg)
 	l->f = f;
 	l->insured = la->insured && *la->insured ? xstrdup(la->insured) : NULL;
 	l->status = la->status;
-	l->f_status = -1;
+	l->filt.status = -1;
 	l->dirty = 1;
 	l->seen_poll = (int64_t)ui->last_poll;
-	l->insured_fld = index_field(f, "insured");
-	l->date_fld = index_field(f, "date");
+	l->insured_fld = widget_index_field(f, "insured");
+	l->date_fld = widget_index_field(f, "date");
 	choose_columns(l);
 	v->priv = l;
 	if (is_applicant_list(l))
@@ -447,9 +289,7 @@ static void list_close(struct view *v)
 {
 	struct list *l = v->priv;
 	free(l->insured);
-	free(l->filter);
-	free(l->f_insured);
-	free(l->f_kana);
+	wfilter_clear(&l->filt);
 	free(l->ids);
 	free(l);
 }
@@ -467,72 +307,71 @@ static const char *list_title(struct view *v)
 
 static int page_rows(WINDOW *w)
 {
-	int h = getmaxy(w) - 3; /* summary, header, help line */
-	return h < 1 ? 1 : h;
+	return wlist_page(w, 3); /* summary, header, help line */
 }
 
-static void scroll_to_sel(struct list *l, int page)
+/* What the rows of one paint share: the records on screen and the column widths. */
+struct paint {
+	struct ui *ui;
+	const struct list *l;
+	struct record **recs;          /* the rows on screen, from l->wl.top */
+	int idw, stw;
+	int width[MAX_COLS];
+};
+
+static enum draw_role row_role(void *ctx, size_t i)
 {
-	if (l->sel < l->top)
-		l->top = l->sel;
-	if (l->sel >= l->top + page)
-		l->top = l->sel - page + 1;
-	if (l->top < 0)
-		l->top = 0;
+	const struct paint *p = ctx;
+	const struct record *r = p->recs[i - (size_t)p->l->wl.top];
+	return r && r->status == ST_REJECTED ? DR_ERROR : DR_NORMAL;
 }
 
-static void list_draw(struct view *v, WINDOW *w)
+static void draw_row(void *ctx, WINDOW *w, int y, size_t i)
 {
-	struct list *l = v->priv;
-	struct ui *ui = v->ui;
-	int cols = getmaxx(w), rows = getmaxy(w);
-	int page = page_rows(w);
-	if (l->dirty)
-		requery(v);
-	scroll_to_sel(l, page);
-
-	/* the records on screen */
-	size_t first = (size_t)l->top, count = 0;
-	if (first < l->n)
-		count = l->n - first < (size_t)page ? l->n - first : (size_t)page;
-	struct rows_ctx rc = { l->ids + (first < l->n ? first : 0), count, NULL };
-	rc.recs = xcalloc(count + 1, sizeof(*rc.recs));
-	if (count)
-		store_read(ui->app->st, rows_txn, &rc);
-
-	/* summary line */
-	struct sbuf s = { 0 };
-	sbuf_printf(&s, UI_T(ui, "%zu 件", "%zu record(s)"), l->n);
-	if (l->insured)
-		sbuf_printf(&s, UI_T(ui, "  被保険者番号 %s", "  insured number %s"), l->insured);
-	if (l->status >= 0)
-		sbuf_printf(&s, "  [%s]", status_word(ui, l->status));
-	if (l->filter && *l->filter)
-		sbuf_printf(&s, UI_T(ui, "  絞り込み: %s", "  filter: %s"), l->filter);
-	wattrset(w, draw_attr(DR_TITLE));
-	draw_text(w, 0, 1, s.s, cols - 14, 0);
-	wattrset(w, A_NORMAL);
-	if (l->n)
-		draw_textf(w, 0, cols - 13, 12, "%*d/%zu", 5, l->sel + 1, l->n);
-	sbuf_reset(&s);
-
-	/* column widths: fixed kinds by their header and value, names by what is on screen */
-	static const int idw = 6;
-	int stw = 0;
-	for (int st = 0; st < ST__COUNT; st++) {
-		int sw = utf8_width(status_word(ui, st));
-		if (sw > stw)
-			stw = sw;
+	const struct paint *p = ctx;
+	const struct list *l = p->l;
+	const struct record *r = p->recs[i - (size_t)l->wl.top];
+	int cols = getmaxx(w), x = 1;
+	draw_textf(w, y, x, p->idw, "%*llu", p->idw, (unsigned long long)l->ids[i]);
+	x += p->idw + 1;
+	if (!r) {
+		draw_text(w, y, x, "?", p->stw, 0);
+		return;
 	}
-	int width[MAX_COLS] = { 0 }, flex[MAX_COLS] = { 0 }, used = 1 + idw + 1 + stw + 1;
+	draw_text(w, y, x, status_word(p->ui, (int)r->status), p->stw, 0);
+	x += p->stw + 1;
+	struct sbuf s = { 0 };
+	for (size_t k = 0; k < l->ncols && x < cols; k++) {
+		widget_show_value(p->ui->ja, l->cols[k], rec_val(r, l->cols[k]->id), &s);
+		int cw = p->width[k] < cols - x ? p->width[k] : cols - x;
+		if (l->cols[k]->type == FT_DIGITS || l->cols[k]->type == FT_YEN) {
+			/* numbers right-aligned in their column */
+			int vw = utf8_width(s.s ? s.s : "");
+			draw_text(w, y, x + (vw < cw ? cw - vw : 0), s.s, cw, 0);
+		} else {
+			draw_text(w, y, x, s.s, cw, 0);
+		}
+		sbuf_reset(&s);
+		x += p->width[k] + 1;
+	}
+	sbuf_free(&s);
+}
+
+/* Column widths: fixed kinds by their header and value, names by what is on screen. */
+static void column_widths(struct paint *p, size_t count, int cols)
+{
+	const struct list *l = p->l;
+	struct ui *ui = p->ui;
+	struct sbuf s = { 0 };
+	int *width = p->width, flex[MAX_COLS] = { 0 }, used = 1 + p->idw + 1 + p->stw + 1;
 	for (size_t k = 0; k < l->ncols; k++) {
 		const struct field *fld = l->cols[k];
 		int hw = utf8_width(ui->ja ? fld->label : fld->label_en);
 		int dw = 0;
 		for (size_t i = 0; i < count; i++) {
-			if (!rc.recs[i])
+			if (!p->recs[i])
 				continue;
-			show_value(ui, fld, rec_val(rc.recs[i], fld->id), &s);
+			widget_show_value(ui->ja, fld, rec_val(p->recs[i], fld->id), &s);
 			int vw = utf8_width(s.s ? s.s : "");
 			if (vw > dw)
 				dw = vw;
@@ -553,6 +392,7 @@ static void list_draw(struct view *v, WINDOW *w)
 			used += width[k] + 1;
 		}
 	}
+	sbuf_free(&s);
 	/* names share what is left; the last column takes the rest */
 	int left = cols - used, nflex = 0, want = 0;
 	for (size_t k = 0; k < l->ncols; k++)
@@ -583,62 +423,66 @@ static void list_draw(struct view *v, WINDOW *w)
 		if (cols - x_last - 1 > width[l->ncols - 1])
 			width[l->ncols - 1] = cols - x_last - 1;
 	}
+}
+
+static void list_draw(struct view *v, WINDOW *w)
+{
+	struct list *l = v->priv;
+	struct ui *ui = v->ui;
+	int cols = getmaxx(w);
+	if (l->dirty)
+		requery(v);
+	size_t count = wlist_scroll(&l->wl, l->n, page_rows(w));
+	size_t first = (size_t)l->wl.top;
+
+	/* only the records on screen are read */
+	const uint64_t *ids = l->ids + (first < l->n ? first : 0);
+	struct record **recs = widget_records(ui->app->st, ids, count);
+
+	/* summary line */
+	struct sbuf s = { 0 };
+	sbuf_printf(&s, UI_T(ui, "%zu 件", "%zu record(s)"), l->n);
+	if (l->insured)
+		sbuf_printf(&s, UI_T(ui, "  被保険者番号 %s", "  insured number %s"), l->insured);
+	if (l->status >= 0)
+		sbuf_printf(&s, "  [%s]", status_word(ui, l->status));
+	if (l->filt.text)
+		sbuf_printf(&s, UI_T(ui, "  絞り込み: %s", "  filter: %s"), l->filt.text);
+	wattrset(w, draw_attr(DR_TITLE));
+	draw_text(w, 0, 1, s.s, cols - 14, 0);
+	wattrset(w, A_NORMAL);
+	if (l->n)
+		draw_textf(w, 0, cols - 13, 12, "%*d/%zu", 5, l->wl.sel + 1, l->n);
+	sbuf_reset(&s);
+
+	struct paint p = { ui, l, recs, 6, 0, { 0 } };
+	for (int st = 0; st < ST__COUNT; st++) {
+		int sw = utf8_width(status_word(ui, st));
+		if (sw > p.stw)
+			p.stw = sw;
+	}
+	column_widths(&p, count, cols);
 
 	/* header */
 	wattrset(w, draw_attr(DR_LABEL) | (int)A_UNDERLINE);
 	draw_text(w, 1, 0, "", cols, 1);
 	int x = 1;
-	draw_textf(w, 1, x, idw, "%*s", idw, "ID");
-	x += idw + 1;
-	draw_text(w, 1, x, UI_T(ui, "状態", "Status"), stw, 1);
-	x += stw + 1;
+	draw_textf(w, 1, x, p.idw, "%*s", p.idw, "ID");
+	x += p.idw + 1;
+	draw_text(w, 1, x, UI_T(ui, "状態", "Status"), p.stw, 1);
+	x += p.stw + 1;
 	for (size_t k = 0; k < l->ncols && x < cols; k++) {
 		const struct field *fld = l->cols[k];
-		draw_text(w, 1, x, ui->ja ? fld->label : fld->label_en, width[k] < cols - x ? width[k] : cols - x, 1);
-		x += width[k] + 1;
+		draw_text(w, 1, x, ui->ja ? fld->label : fld->label_en, p.width[k] < cols - x ? p.width[k] : cols - x, 1);
+		x += p.width[k] + 1;
 	}
 	wattrset(w, A_NORMAL);
 
-	/* rows */
-	if (!l->n) {
-		wattrset(w, draw_attr(DR_DIM));
-		draw_text(w, 3, 2, UI_T(ui, "該当する記録はありません", "no matching records"), cols - 4, 0);
-		wattrset(w, A_NORMAL);
-	}
-	for (size_t i = 0; i < count; i++) {
-		int y = 2 + (int)i;
-		int selected = (int)(first + i) == l->sel;
-		const struct record *r = rc.recs[i];
-		wattrset(w, selected ? draw_attr(DR_SELECT) : r && r->status == ST_REJECTED ? draw_attr(DR_ERROR) : draw_attr(DR_NORMAL));
-		if (selected)
-			draw_text(w, y, 0, "", cols, 1);
-		x = 1;
-		draw_textf(w, y, x, idw, "%*llu", idw, (unsigned long long)l->ids[first + i]);
-		x += idw + 1;
-		if (!r) {
-			draw_text(w, y, x, "?", stw, 0);
-			continue;
-		}
-		draw_text(w, y, x, status_word(ui, (int)r->status), stw, 0);
-		x += stw + 1;
-		for (size_t k = 0; k < l->ncols && x < cols; k++) {
-			show_value(ui, l->cols[k], rec_val(r, l->cols[k]->id), &s);
-			int cw = width[k] < cols - x ? width[k] : cols - x;
-			if (l->cols[k]->type == FT_DIGITS || l->cols[k]->type == FT_YEN) {
-				/* numbers right-aligned in their column */
-				int vw = utf8_width(s.s ? s.s : "");
-				draw_text(w, y, x + (vw < cw ? cw - vw : 0), s.s, cw, 0);
-			} else {
-				draw_text(w, y, x, s.s, cw, 0);
-			}
-			sbuf_reset(&s);
-			x += width[k] + 1;
-		}
-	}
-	wattrset(w, A_NORMAL);
-	for (size_t i = 0; i < count; i++)
-		rec_free(rc.recs[i]);
-	free(rc.recs);
+	if (!l->n)
+		wlist_empty(w, UI_T(ui, "該当する記録はありません", "no matching records"));
+	struct wlist_rows rows_fn = { row_role, draw_row, &p };
+	wlist_draw(&l->wl, w, 2, count, &rows_fn);
+	widget_records_free(recs, count);
 
 	/* keys that are not function keys */
 	if (is_applicant_list(l))
@@ -651,89 +495,12 @@ static void list_draw(struct view *v, WINDOW *w)
 		sbuf_puts(&s, UI_T(ui, "Enter 開く   F10 選んだ文書を送信", "Enter open   F10 send the selected document"));
 	else
 		sbuf_puts(&s, UI_T(ui, "Enter 開く", "Enter open"));
-	wattrset(w, draw_attr(DR_DIM));
-	draw_text(w, rows - 1, 1, s.s, cols - 2, 0);
-	wattrset(w, A_NORMAL);
+	widget_keys_line(w, s.s);
 	sbuf_free(&s);
 	v->cursor_y = -1;
 }
 
 /* --- the filter --- */
-
-static void clear_filter(struct list *l)
-{
-	free(l->filter);
-	free(l->f_insured);
-	free(l->f_kana);
-	l->filter = l->f_insured = l->f_kana = NULL;
-	l->f_from[0] = l->f_to[0] = '\0';
-	l->f_status = -1;
-}
-
-/* Words separated by ASCII spaces (a kana name holds a full-width space): an insured number (10
- * digits), a status word, a date or FROM..TO (和暦 or Gregorian), a kana prefix. Returns 0, or -1
- * with the word that could not be read in *bad. */
-static int parse_filter(struct list *l, const char *text, char **bad)
-{
-	char today[9];
-	iken_ymd(iken_now(), today);
-	clear_filter(l);
-	char *copy = xstrdup(text);
-	int rc = 0;
-	for (char *save = NULL, *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		size_t len = strlen(tok);
-		const char *dots = strstr(tok, "..");
-		int st;
-		if (len == 10 && strspn(tok, "0123456789") == len) {
-			free(l->f_insured);
-			l->f_insured = xstrdup(tok);
-		} else if (parse_status_word(tok, &st) == 0) {
-			l->f_status = st;
-		} else if (dots) {
-			char *from = xstrndup(tok, (size_t)(dots - tok));
-			int bad_date = (*from && wareki_parse(from, today, l->f_from)) ||
-				       (dots[2] && wareki_parse(dots + 2, today, l->f_to));
-			if (!*from)
-				l->f_from[0] = '\0';
-			if (!dots[2])
-				l->f_to[0] = '\0';
-			free(from);
-			if (bad_date) {
-				rc = -1;
-				*bad = xstrdup(tok);
-				break;
-			}
-		} else if (charset_is_kana(tok)) {
-			free(l->f_kana);
-			l->f_kana = xstrdup(tok);
-		} else if (wareki_parse(tok, today, l->f_from) == 0) {
-			memcpy(l->f_to, l->f_from, sizeof(l->f_to));
-		} else {
-			rc = -1;
-			*bad = xstrdup(tok);
-			break;
-		}
-	}
-	free(copy);
-	if (rc)
-		clear_filter(l);
-	else
-		l->filter = xstrdup(text);
-	return rc;
-}
-
-/* Shows a hint on the body's last line while the message line asks. */
-static void hint(struct view *v, const char *text)
-{
-	WINDOW *w = v->ui->body;
-	int rows = getmaxy(w), cols = getmaxx(w);
-	wmove(w, rows - 1, 0);
-	wclrtoeol(w);
-	wattrset(w, draw_attr(DR_WARN));
-	draw_text(w, rows - 1, 1, text, cols - 2, 0);
-	wattrset(w, A_NORMAL);
-	wnoutrefresh(w);
-}
 
 static int do_search(struct view *v)
 {
@@ -744,23 +511,23 @@ static int do_search(struct view *v)
 	sbuf_printf(&h, UI_T(ui, "被保険者番号(10桁)  ふりがなの先頭  %s R8.1.1..R8.3.31  状態(下書き 確定 送信待ち 送信済 受理 返戻)  空欄で解除",
 			     "insured number (10 digits)  kana prefix  %s R8.1.1..R8.3.31  status (draft final queued published accepted rejected)  empty: clear"),
 		    df ? (ui->ja ? df->label : df->label_en) : UI_T(ui, "日付", "date"));
-	hint(v, h.s);
+	widget_hint(ui->body, h.s);
 	sbuf_free(&h);
-	char *text = ui_prompt(ui, UI_T(ui, "検索:", "Search:"), l->filter ? l->filter : "");
+	char *text = ui_prompt(ui, UI_T(ui, "検索:", "Search:"), l->filt.text ? l->filt.text : "");
 	if (!text)
 		return UI_REDRAW;
 	char *bad = NULL;
-	if (parse_filter(l, text, &bad)) {
+	if (wfilter_parse(&l->filt, text, parse_status_word, &bad)) {
 		ui_message(ui, 1, UI_T(ui, "「%s」は読めません: 被保険者番号(10桁)、ふりがな、日付 (R8.4.1 や R8.1.1..R8.3.31)、状態のいずれかを入れてください",
 				       "cannot read '%s': give an insured number (10 digits), a kana prefix, a date (R8.4.1, R8.1.1..R8.3.31) or a status"),
 			   bad);
 		free(bad);
-	} else if (!df && (l->f_from[0] || l->f_to[0])) {
+	} else if (!df && (l->filt.from[0] || l->filt.to[0])) {
 		ui_message(ui, 1, "%s", UI_T(ui, "この一覧は日付で絞り込めません", "this list has no date to filter by"));
-		clear_filter(l);
+		wfilter_clear(&l->filt);
 	}
 	free(text);
-	l->sel = l->top = 0;
+	l->wl.sel = l->wl.top = 0;
 	l->dirty = 1;
 	return UI_REDRAW;
 }
@@ -770,9 +537,9 @@ static int do_search(struct view *v)
 static struct record *selected_record(struct view *v)
 {
 	struct list *l = v->priv;
-	if (!l->n || l->sel >= (int)l->n)
+	if (!l->n || l->wl.sel >= (int)l->n)
 		return NULL;
-	return get_record(v, l->ids[l->sel]);
+	return get_record(v, l->ids[l->wl.sel]);
 }
 
 /* The insured number to act on: the list's applicant, else asked (the selected row's offered). */
@@ -818,7 +585,8 @@ static int applicant_txn(struct store_txn *t, void *vctx)
 static int latest_txn(struct store_txn *t, void *vctx)
 {
 	struct lookup_ctx *c = vctx;
-	const struct field *ins = index_field(c->f, "insured"), *date = index_field(c->f, "date");
+	const struct field *ins = widget_index_field(c->f, "insured");
+	const struct field *date = widget_index_field(c->f, "date");
 	struct store_query q = { .form = c->f->id, .status = -1, .insured = c->insured };
 	uint64_t *ids;
 	size_t n;
@@ -916,9 +684,9 @@ static int do_new(struct view *v)
 {
 	struct list *l = v->priv;
 	struct ui *ui = v->ui;
-	if (prefills_from(l->f, "applicant"))
+	if (widget_prefills_from(l->f, "applicant"))
 		return new_opinion(v, l->f);
-	if (prefills_from(l->f, "opinion"))
+	if (widget_prefills_from(l->f, "opinion"))
 		return new_invoice(v);
 	return push_form(v, l->f, 0, docops_new(ui->app, l->f, ui->user, NULL));
 }
@@ -963,13 +731,9 @@ static int do_send(struct view *v)
 	struct ui *ui = v->ui;
 	if (!l->n)
 		return UI_REDRAW;
-	uint64_t id = l->ids[l->sel];
-	struct sbuf q = { 0 };
-	sbuf_printf(&q, UI_T(ui, "文書 %llu を確定して送信しますか", "finalize and send document %llu?"),
-		    (unsigned long long)id);
-	int yes = ui_confirm(ui, q.s);
-	sbuf_free(&q);
-	if (!yes)
+	uint64_t id = l->ids[l->wl.sel];
+	if (!widget_confirmf(ui, UI_T(ui, "文書 %llu を確定して送信しますか",
+				      "finalize and send document %llu?"), (unsigned long long)id))
 		return UI_REDRAW;
 	struct sbuf report = { 0 };
 	int rc = ui_send(ui, &id, 1, &report);
@@ -989,7 +753,7 @@ static int open_selected(struct view *v)
 	struct list *l = v->priv;
 	if (!l->n)
 		return UI_REDRAW;
-	return push_form(v, l->f, l->ids[l->sel], NULL);
+	return push_form(v, l->f, l->ids[l->wl.sel], NULL);
 }
 
 static int open_opinions(struct view *v)
@@ -1006,53 +770,45 @@ static int open_opinions(struct view *v)
 	return rc ? UI_REDRAW : UI_ALL;
 }
 
+/* A page key turns the whole page, the selection keeping its line (the send queue and the
+ * results move only the selection). */
+static int turn_page(struct list *l, enum action a, int page)
+{
+	struct wlist *wl = &l->wl;
+	if (a == ACT_PAGE_PREV) {
+		wl->sel -= page;
+		wl->top -= page;
+		if (wl->sel < 0)
+			wl->sel = 0;
+		if (wl->top < 0)
+			wl->top = 0;
+		return UI_REDRAW;
+	}
+	if (l->n && wl->top + page < (int)l->n) {
+		wl->top += page;
+		wl->sel += page;
+	} else if (l->n) {
+		wl->sel = (int)l->n - 1;
+	}
+	wlist_clamp(wl, l->n);
+	return UI_REDRAW;
+}
+
 static int list_key(struct view *v, enum action a, int is_key, wint_t ch)
 {
 	struct list *l = v->priv;
 	struct ui *ui = v->ui;
 	int page = page_rows(ui->body);
-	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
-	if (enter || a == ACT_OPEN)
+	if (widget_is_enter(is_key, ch) || a == ACT_OPEN)
 		return open_selected(v);
+	if (a == ACT_PAGE_PREV || a == ACT_PAGE_NEXT)
+		return turn_page(l, a, page);
+	int flags = widget_screen_key(ui, a, is_key, ch);
+	if (!flags)
+		flags = wlist_key(&l->wl, a, l->n, page);
+	if (flags)
+		return flags;
 	switch (a) {
-	case ACT_HELP:
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	case ACT_BACK:
-	case ACT_QUIT:
-		return UI_CLOSE;
-	case ACT_UP:
-		if (l->sel > 0)
-			l->sel--;
-		return UI_REDRAW;
-	case ACT_DOWN:
-		if (l->sel + 1 < (int)l->n)
-			l->sel++;
-		return UI_REDRAW;
-	case ACT_PAGE_PREV:
-		l->sel -= page;
-		l->top -= page;
-		if (l->sel < 0)
-			l->sel = 0;
-		if (l->top < 0)
-			l->top = 0;
-		return UI_REDRAW;
-	case ACT_PAGE_NEXT:
-		if (l->n && l->top + page < (int)l->n) {
-			l->top += page;
-			l->sel += page;
-		} else if (l->n) {
-			l->sel = (int)l->n - 1;
-		}
-		if (l->sel >= (int)l->n)
-			l->sel = l->n ? (int)l->n - 1 : 0;
-		return UI_REDRAW;
-	case ACT_HOME:
-		l->sel = 0;
-		return UI_REDRAW;
-	case ACT_END:
-		l->sel = l->n ? (int)l->n - 1 : 0;
-		return UI_REDRAW;
 	case ACT_SEARCH:
 		return do_search(v);
 	case ACT_NEW:
@@ -1068,17 +824,13 @@ static int list_key(struct view *v, enum action a, int is_key, wint_t ch)
 	default:
 		break;
 	}
-	if (!is_key && ch == '?') {
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	}
 	if (!is_key && (ch == 'o' || ch == 'O') && is_applicant_list(l))
 		return open_opinions(v);
 	if (!is_key && (ch == 'i' || ch == 'I') && is_opinion_list(l)) {
 		struct record *r = selected_record(v);
 		if (!r)
 			return UI_REDRAW;
-		int flags = new_invoice_from(v, r);
+		flags = new_invoice_from(v, r);
 		rec_free(r);
 		return flags;
 	}
@@ -1089,15 +841,11 @@ static int list_key(struct view *v, enum action a, int is_key, wint_t ch)
 static int list_tick(struct view *v)
 {
 	struct list *l = v->priv;
-	struct ui *ui = v->ui;
-	if (ui->counts_changed && (int64_t)ui->last_poll != l->seen_poll) {
-		l->seen_poll = (int64_t)ui->last_poll;
+	if (widget_poll_news(v->ui, &l->seen_poll)) {
 		l->dirty = 1;
 		return UI_REDRAW;
 	}
 	return UI_OK;
 }
 
-const struct view_ops list_view_ops = {
-	"list", list_open, list_draw, list_key, list_tick, list_close, list_title, fk_opinion,
-};
+const struct view_ops list_view_ops = VIEW_OPS("list", list, list_tick, fk_opinion);

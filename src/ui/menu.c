@@ -2,6 +2,7 @@
 #include "config.h"
 #include "ui/ui.h"
 #include "ui/draw.h"
+#include "ui/widgets.h"
 #include "outbox.h"
 
 #include <stdlib.h>
@@ -201,6 +202,4 @@ static const char *menu_title(struct view *v)
 	return UI_T(v->ui, "メニュー", "Menu");
 }
 
-const struct view_ops menu_view_ops = {
-	"menu", menu_open, menu_draw, menu_key, menu_tick, menu_close, menu_title, menu_fkeys,
-};
+const struct view_ops menu_view_ops = VIEW_OPS("menu", menu, menu_tick, menu_fkeys);

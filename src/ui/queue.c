@@ -4,10 +4,10 @@
 #include "config.h"
 #include "ui/ui.h"
 #include "ui/draw.h"
+#include "ui/widgets.h"
 #include "charset.h"
 #include "errcode.h"
 #include "outbox.h"
-#include "wareki.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ struct qrow {
 struct queue {
 	struct qrow *rows;
 	size_t n, cap;
-	int sel, top;
+	struct wlist wl;
 	int wait_hours;
 	time_t scanned;
 	int64_t seen_poll;
@@ -86,7 +86,7 @@ static void rescan(struct view *v)
 {
 	struct queue *q = v->priv;
 	struct ui *ui = v->ui;
-	const char *keep = q->n && q->sel < (int)q->n ? q->rows[q->sel].file_id : NULL;
+	const char *keep = q->n && q->wl.sel < (int)q->n ? q->rows[q->wl.sel].file_id : NULL;
 	char *kept = keep ? xstrdup(keep) : NULL;
 	struct term_conf tcf;
 	app_term_conf(ui->app, &tcf);
@@ -105,10 +105,9 @@ static void rescan(struct view *v)
 	}
 	for (size_t i = 0; kept && i < q->n; i++)
 		if (strcmp(q->rows[i].file_id, kept) == 0)
-			q->sel = (int)i;
+			q->wl.sel = (int)i;
 	free(kept);
-	if (q->sel >= (int)q->n)
-		q->sel = q->n ? (int)q->n - 1 : 0;
+	wlist_clamp(&q->wl, q->n);
 	q->scanned = time(NULL);
 }
 
@@ -138,14 +137,9 @@ static const char *state_word(const struct ui *ui, const char *shown)
 	return shown;
 }
 
-/* Invoices are the documents filled from an opinion ("opinion.X" prefills). */
 static int is_invoice(const struct ui *ui, const char *form)
 {
-	const struct form *f = formset_get(ui->app->fs, form);
-	for (size_t i = 0; f && i < f->nfields; i++)
-		if (f->fields[i].prefill && strncmp(f->fields[i].prefill, "opinion.", 8) == 0)
-			return 1;
-	return 0;
+	return widget_prefills_from(formset_get(ui->app->fs, form), "opinion");
 }
 
 static const char *form_word(const struct ui *ui, const char *form)
@@ -155,23 +149,6 @@ static const char *form_word(const struct ui *ui, const char *form)
 	if (is_invoice(ui, form))
 		return UI_T(ui, "請求書", "invoice");
 	return UI_T(ui, "意見書", "opinion");
-}
-
-static void time_text(const struct ui *ui, int64_t t, struct sbuf *out)
-{
-	char ymdhms[15], ymd[9], w[WAREKI_BUFSZ];
-	if (!t) {
-		sbuf_puts(out, "-");
-		return;
-	}
-	iken_ymdhms((time_t)t, ymdhms);
-	memcpy(ymd, ymdhms, 8);
-	ymd[8] = '\0';
-	if (ui->ja && wareki_format(ymd, WAREKI_SHORT, w, sizeof(w)) == 0)
-		sbuf_printf(out, "%s %.2s:%.2s", w, ymdhms + 8, ymdhms + 10);
-	else
-		sbuf_printf(out, "%.4s-%.2s-%.2s %.2s:%.2s", ymdhms, ymdhms + 4, ymdhms + 6, ymdhms + 8,
-			    ymdhms + 10);
 }
 
 /* --- open / draw --- */
@@ -207,8 +184,8 @@ enum { DETAIL_LINES = 3 };
 
 static int page_rows(WINDOW *w)
 {
-	int h = getmaxy(w) - 3 - (getmaxy(w) >= 12 ? DETAIL_LINES : 0);
-	return h < 1 ? 1 : h;
+	/* summary, header, help line, and the detail when there is room */
+	return wlist_page(w, 3 + (getmaxy(w) >= 12 ? DETAIL_LINES : 0));
 }
 
 static void draw_detail(struct view *v, WINDOW *w, int y, const struct qrow *r)
@@ -244,17 +221,65 @@ static void draw_detail(struct view *v, WINDOW *w, int y, const struct qrow *r)
 	sbuf_free(&s);
 }
 
+/* What the rows of one paint share: the columns. */
+struct paint {
+	struct ui *ui;
+	const struct queue *q;
+	int tw, dw, fw, sw, nw;   /* widths: time, document, form, state, failures */
+	int xs[6];
+};
+
+static enum draw_role row_role(void *ctx, size_t i)
+{
+	const struct paint *p = ctx;
+	const struct qrow *r = &p->q->rows[i];
+	if (r->state == Q_REJECTED || strcmp(r->shown, "publish-failed") == 0 ||
+	    strcmp(r->shown, "waiting-long") == 0)
+		return DR_ERROR;
+	return r->state == Q_CANCELLED ? DR_DIM : DR_NORMAL;
+}
+
+static void draw_row(void *ctx, WINDOW *w, int y, size_t i)
+{
+	const struct paint *p = ctx;
+	struct ui *ui = p->ui;
+	const struct qrow *r = &p->q->rows[i];
+	const int *xs = p->xs;
+	struct sbuf s = { 0 };
+	if (r->time)
+		widget_time_text(ui->ja, r->time, &s);
+	else
+		sbuf_puts(&s, "-");
+	draw_text(w, y, xs[0], s.s, p->tw, 0);
+	sbuf_reset(&s);
+	draw_textf(w, y, xs[1], p->dw, "%*llu", p->dw, (unsigned long long)r->doc_id);
+	draw_text(w, y, xs[2], form_word(ui, r->form), p->fw, 0);
+	draw_text(w, y, xs[3], state_word(ui, r->shown), p->sw, 0);
+	draw_textf(w, y, xs[4], p->nw, "%*u", p->nw, r->tries);
+	if (*r->last_error) {
+		sbuf_puts(&s, r->last_error);
+	} else if (*r->pair) {
+		const struct qrow *pr = find_file(p->q, r->pair);
+		if (pr)
+			sbuf_printf(&s, UI_T(ui, "意見書 %llu %s", "opinion %llu %s"),
+				    (unsigned long long)pr->doc_id, state_word(ui, pr->shown));
+		else
+			sbuf_puts(&s, r->pair);
+	} else if (*r->reception_no) {
+		sbuf_printf(&s, UI_T(ui, "受付 %s", "reception %s"), r->reception_no);
+	}
+	draw_text(w, y, xs[5], s.s, getmaxx(w) - xs[5] - 1, 0);
+	sbuf_free(&s);
+}
+
 static void queue_draw(struct view *v, WINDOW *w)
 {
 	struct queue *q = v->priv;
 	struct ui *ui = v->ui;
-	int cols = getmaxx(w), rows = getmaxy(w), page = page_rows(w);
+	int cols = getmaxx(w), rows = getmaxy(w);
 	if (!q->scanned)
 		rescan(v);
-	if (q->sel < q->top)
-		q->top = q->sel;
-	if (q->sel >= q->top + page)
-		q->top = q->sel - page + 1;
+	size_t count = wlist_scroll(&q->wl, q->n, page_rows(w));
 
 	/* summary: how many in each state */
 	size_t queued = 0, failed = 0, waiting = 0, rejected = 0;
@@ -276,82 +301,39 @@ static void queue_draw(struct view *v, WINDOW *w)
 	wattrset(w, A_NORMAL);
 
 	/* columns: time, document, form, state, failures, then the pair or the last error */
-	int tw = ui->ja ? 14 : 16, dw = 6, fw = ui->ja ? 6 : 7, sw = 0, nw = 4;
+	struct paint p = { ui, q, ui->ja ? 14 : 16, 6, ui->ja ? 6 : 7, 0, 4, { 0 } };
 	static const char *const shown[] = { "queued", "claimed", "publishing", "publish-failed", "published",
 					     "waiting-long", "accepted", "rejected", "cancelled" };
 	for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
 		int x = utf8_width(state_word(ui, shown[i]));
-		if (x > sw)
-			sw = x;
+		if (x > p.sw)
+			p.sw = x;
 	}
-	int xs[6];
-	xs[0] = 1;
-	xs[1] = xs[0] + tw + 1;
-	xs[2] = xs[1] + dw + 1;
-	xs[3] = xs[2] + fw + 1;
-	xs[4] = xs[3] + sw + 1;
-	xs[5] = xs[4] + nw + 1;
+	const int *xs = p.xs;
+	widget_columns(p.xs, (const int[]){ p.tw, p.dw, p.fw, p.sw, p.nw }, 5);
 	wattrset(w, (int)A_UNDERLINE);
 	draw_text(w, 1, 0, "", cols, 1);
-	draw_text(w, 1, xs[0], UI_T(ui, "時刻", "Time"), tw, 0);
-	draw_textf(w, 1, xs[1], dw, "%*s", dw, UI_T(ui, "文書", "Doc"));
-	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), fw, 0);
-	draw_text(w, 1, xs[3], UI_T(ui, "状態", "State"), sw, 0);
-	draw_textf(w, 1, xs[4], nw, "%*s", nw, UI_T(ui, "失敗", "Fail"));
+	draw_text(w, 1, xs[0], UI_T(ui, "時刻", "Time"), p.tw, 0);
+	draw_textf(w, 1, xs[1], p.dw, "%*s", p.dw, UI_T(ui, "文書", "Doc"));
+	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), p.fw, 0);
+	draw_text(w, 1, xs[3], UI_T(ui, "状態", "State"), p.sw, 0);
+	draw_textf(w, 1, xs[4], p.nw, "%*s", p.nw, UI_T(ui, "失敗", "Fail"));
 	draw_text(w, 1, xs[5], UI_T(ui, "対の意見書 / 最終エラー", "Paired opinion / last error"), cols - xs[5], 0);
 	wattrset(w, A_NORMAL);
 
-	if (!q->n) {
-		wattrset(w, draw_attr(DR_DIM));
-		draw_text(w, 3, 2, UI_T(ui, "送信した文書はまだありません", "nothing has been sent yet"), cols - 4, 0);
-		wattrset(w, A_NORMAL);
-	}
-	struct sbuf s = { 0 };
-	for (int i = 0; i < page && (size_t)(q->top + i) < q->n; i++) {
-		const struct qrow *r = &q->rows[q->top + i];
-		int y = 2 + i, selected = q->top + i == q->sel;
-		int bad = r->state == Q_REJECTED || strcmp(r->shown, "publish-failed") == 0 ||
-			  strcmp(r->shown, "waiting-long") == 0;
-		wattrset(w, selected ? draw_attr(DR_SELECT) : bad ? draw_attr(DR_ERROR) :
-			    r->state == Q_CANCELLED ? draw_attr(DR_DIM) : draw_attr(DR_NORMAL));
-		if (selected)
-			draw_text(w, y, 0, "", cols, 1);
-		time_text(ui, r->time, &s);
-		draw_text(w, y, xs[0], s.s, tw, 0);
-		sbuf_reset(&s);
-		draw_textf(w, y, xs[1], dw, "%*llu", dw, (unsigned long long)r->doc_id);
-		draw_text(w, y, xs[2], form_word(ui, r->form), fw, 0);
-		draw_text(w, y, xs[3], state_word(ui, r->shown), sw, 0);
-		draw_textf(w, y, xs[4], nw, "%*u", nw, r->tries);
-		if (*r->last_error) {
-			sbuf_puts(&s, r->last_error);
-		} else if (*r->pair) {
-			const struct qrow *p = find_file(q, r->pair);
-			if (p)
-				sbuf_printf(&s, UI_T(ui, "意見書 %llu %s", "opinion %llu %s"),
-					    (unsigned long long)p->doc_id, state_word(ui, p->shown));
-			else
-				sbuf_puts(&s, r->pair);
-		} else if (*r->reception_no) {
-			sbuf_printf(&s, UI_T(ui, "受付 %s", "reception %s"), r->reception_no);
-		}
-		draw_text(w, y, xs[5], s.s, cols - xs[5] - 1, 0);
-		sbuf_reset(&s);
-	}
-	wattrset(w, A_NORMAL);
-	if (rows >= 12 && q->n && q->sel < (int)q->n) {
+	if (!q->n)
+		wlist_empty(w, UI_T(ui, "送信した文書はまだありません", "nothing has been sent yet"));
+	struct wlist_rows rows_fn = { row_role, draw_row, &p };
+	wlist_draw(&q->wl, w, 2, count, &rows_fn);
+	if (rows >= 12 && q->n && q->wl.sel < (int)q->n) {
 		int y = rows - 1 - DETAIL_LINES;
 		wattrset(w, draw_attr(DR_DIM));
 		mvwhline(w, y - 1, 0, '-', cols);
 		wattrset(w, A_NORMAL);
-		draw_detail(v, w, y, &q->rows[q->sel]);
+		draw_detail(v, w, y, &q->rows[q->wl.sel]);
 	}
-	wattrset(w, draw_attr(DR_DIM));
-	draw_text(w, rows - 1, 1, UI_T(ui, "Enter 文書を開く   r 送信失敗を再試行   F10 今すぐ送信   F11 公開前の取消",
-				       "Enter open   r retry a failure   F10 send now   F11 cancel before publication"),
-		  cols - 2, 0);
-	wattrset(w, A_NORMAL);
-	sbuf_free(&s);
+	widget_keys_line(w, UI_T(ui, "Enter 文書を開く   r 送信失敗を再試行   F10 今すぐ送信   F11 公開前の取消",
+				 "Enter open   r retry a failure   F10 send now   F11 cancel before publication"));
 	v->cursor_y = -1;
 }
 
@@ -388,7 +370,7 @@ static int cancel_selected(struct view *v)
 	struct ui *ui = v->ui;
 	if (!q->n)
 		return UI_REDRAW;
-	const struct qrow *r = &q->rows[q->sel];
+	const struct qrow *r = &q->rows[q->wl.sel];
 	uint64_t doc = r->doc_id;
 	if (r->state != Q_QUEUED) {
 		ui_message(ui, 1, UI_T(ui, "%llu: 送信待ちではないため取り消せません (%s)",
@@ -396,12 +378,8 @@ static int cancel_selected(struct view *v)
 			   (unsigned long long)doc, state_word(ui, r->shown));
 		return UI_REDRAW;
 	}
-	struct sbuf qs = { 0 };
-	sbuf_printf(&qs, UI_T(ui, "文書 %llu の送信を取り消しますか", "cancel sending document %llu?"),
-		    (unsigned long long)doc);
-	int yes = ui_confirm(ui, qs.s);
-	sbuf_free(&qs);
-	if (!yes)
+	if (!widget_confirmf(ui, UI_T(ui, "文書 %llu の送信を取り消しますか",
+				      "cancel sending document %llu?"), (unsigned long long)doc))
 		return UI_REDRAW;
 	struct sbuf report = { 0 };
 	int rc = outbox_cancel(ui->app, doc, &report);
@@ -418,12 +396,10 @@ static int queue_key(struct view *v, enum action a, int is_key, wint_t ch)
 {
 	struct queue *q = v->priv;
 	struct ui *ui = v->ui;
-	int page = page_rows(ui->body);
-	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
-	if (enter || a == ACT_OPEN) {
+	if (widget_is_enter(is_key, ch) || a == ACT_OPEN) {
 		if (!q->n)
 			return UI_REDRAW;
-		const struct qrow *r = &q->rows[q->sel];
+		const struct qrow *r = &q->rows[q->wl.sel];
 		const struct form *f = formset_get(ui->app->fs, r->form);
 		if (!f)
 			return UI_REDRAW;
@@ -431,55 +407,20 @@ static int queue_key(struct view *v, enum action a, int is_key, wint_t ch)
 		q->scanned = 0; /* re-read when the form is closed */
 		return ui_push(ui, &form_view_ops, &fa) ? UI_REDRAW : UI_ALL;
 	}
-	switch (a) {
-	case ACT_HELP:
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	case ACT_BACK:
-	case ACT_QUIT:
-		return UI_CLOSE;
-	case ACT_UP:
-		if (q->sel > 0)
-			q->sel--;
-		return UI_REDRAW;
-	case ACT_DOWN:
-		if (q->sel + 1 < (int)q->n)
-			q->sel++;
-		return UI_REDRAW;
-	case ACT_PAGE_PREV:
-		q->sel = q->sel > page ? q->sel - page : 0;
-		return UI_REDRAW;
-	case ACT_PAGE_NEXT:
-		q->sel += page;
-		if (q->sel >= (int)q->n)
-			q->sel = q->n ? (int)q->n - 1 : 0;
-		return UI_REDRAW;
-	case ACT_HOME:
-		q->sel = 0;
-		return UI_REDRAW;
-	case ACT_END:
-		q->sel = q->n ? (int)q->n - 1 : 0;
-		return UI_REDRAW;
-	case ACT_SEND:
+	if (a == ACT_SEND)
 		return send_now(v);
-	case ACT_CANCEL:
+	if (a == ACT_CANCEL)
 		return cancel_selected(v);
-	default:
-		break;
-	}
-	if (!is_key && ch == '?') {
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	}
 	if (!is_key && (ch == 'r' || ch == 'R')) {
-		if (!q->n || strcmp(q->rows[q->sel].shown, "publish-failed") != 0) {
+		if (!q->n || strcmp(q->rows[q->wl.sel].shown, "publish-failed") != 0) {
 			ui_message(ui, 1, "%s", UI_T(ui, "再試行できるのは送信失敗のものだけです",
 						     "only a failed publication can be retried"));
 			return UI_REDRAW;
 		}
 		return send_now(v);
 	}
-	return UI_OK;
+	int flags = widget_screen_key(ui, a, is_key, ch);
+	return flags ? flags : wlist_key(&q->wl, a, q->n, page_rows(ui->body));
 }
 
 /* Re-reads after a poll that brought something, after returning from a form, and every few
@@ -488,15 +429,12 @@ static int queue_tick(struct view *v)
 {
 	struct queue *q = v->priv;
 	struct ui *ui = v->ui;
-	int poll_news = ui->counts_changed && (int64_t)ui->last_poll != q->seen_poll;
-	if (poll_news || time(NULL) - q->scanned >= REFRESH_SECONDS) {
-		q->seen_poll = (int64_t)ui->last_poll;
+	if (widget_poll_news(ui, &q->seen_poll) || time(NULL) - q->scanned >= REFRESH_SECONDS) {
+		q->seen_poll = (int64_t)ui->last_poll; /* this re-read has seen the last poll too */
 		rescan(v);
 		return UI_REDRAW;
 	}
 	return UI_OK;
 }
 
-const struct view_ops queue_view_ops = {
-	"queue", queue_open, queue_draw, queue_key, queue_tick, queue_close, queue_title, queue_fkeys,
-};
+const struct view_ops queue_view_ops = VIEW_OPS("queue", queue, queue_tick, queue_fkeys);

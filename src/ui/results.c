@@ -4,10 +4,9 @@
 #include "config.h"
 #include "ui/ui.h"
 #include "ui/draw.h"
-#include "charset.h"
+#include "ui/widgets.h"
 #include "errcode.h"
 #include "inbox.h"
-#include "wareki.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +25,22 @@ struct results {
 	size_t n, cap;
 	size_t *shown;            /* indexes of the rows that pass the filter */
 	size_t nshown;
-	int sel, top;
+	struct wlist wl;
 	int64_t seen_poll;
 	int dirty;
-	/* filter */
-	char *filter;
-	char from[9], to[9];
-	const char *status;       /* accepted rejected error quarantined (static words) */
+	/* filter: its status is an index of result_words */
+	struct wfilter filt;
 	uint64_t *docs;           /* applicant's documents, sorted */
 	size_t ndocs;
 	int by_applicant;
+};
+
+/* The results a row can have, in both languages. */
+static const struct {
+	const char *en, *ja;
+} result_words[] = {
+	{ "accepted", "受理" }, { "rejected", "返戻" }, { "error", "エラー" },
+	{ "quarantined", "隔離" },
 };
 
 static void row_clear(struct rrow *r)
@@ -152,18 +157,18 @@ static void apply_filter(struct results *rs)
 		const struct rrow *r = &rs->rows[i];
 		char ymd[9];
 		iken_ymd((time_t)r->time, ymd);
-		if (rs->from[0] && strcmp(ymd, rs->from) < 0)
+		if (rs->filt.from[0] && strcmp(ymd, rs->filt.from) < 0)
 			continue;
-		if (rs->to[0] && strcmp(ymd, rs->to) > 0)
+		if (rs->filt.to[0] && strcmp(ymd, rs->filt.to) > 0)
 			continue;
-		if (rs->status && strcmp(rs->status, r->status) != 0)
+		int st = rs->filt.status;
+		if (st >= 0 && strcmp(result_words[st].en, r->status) != 0)
 			continue;
 		if (rs->by_applicant && (r->quarantined || !has_doc(rs, r->doc_id)))
 			continue;
 		rs->shown[rs->nshown++] = i;
 	}
-	if (rs->sel >= (int)rs->nshown)
-		rs->sel = rs->nshown ? (int)rs->nshown - 1 : 0;
+	wlist_clamp(&rs->wl, rs->nshown);
 }
 
 static void reload(struct view *v)
@@ -187,120 +192,47 @@ static void reload(struct view *v)
 
 static const char *status_word(const struct ui *ui, const char *status)
 {
-	static const struct {
-		const char *en, *ja;
-	} words[] = {
-		{ "accepted", "受理" }, { "rejected", "返戻" }, { "error", "エラー" }, { "quarantined", "隔離" },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (strcmp(status, words[i].en) == 0)
-			return ui->ja ? words[i].ja : words[i].en;
+	for (size_t i = 0; i < ARRAY_SIZE(result_words); i++)
+		if (strcmp(status, result_words[i].en) == 0)
+			return ui->ja ? result_words[i].ja : result_words[i].en;
 	return status;
 }
 
-static const char *parse_status_word(const char *w)
+/* A result typed in either language: its index in result_words, or -1. */
+static int parse_status_word(const char *w)
 {
-	static const char *const en[] = { "accepted", "rejected", "error", "quarantined" };
-	static const char *const ja[] = { "受理", "返戻", "エラー", "隔離" };
-	for (size_t i = 0; i < ARRAY_SIZE(en); i++)
-		if (strcmp(w, en[i]) == 0 || strcmp(w, ja[i]) == 0)
-			return en[i];
-	return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(result_words); i++)
+		if (strcmp(w, result_words[i].en) == 0 || strcmp(w, result_words[i].ja) == 0)
+			return (int)i;
+	return -1;
 }
 
-static const struct field *index_field(const struct form *f, const char *kind)
-{
-	for (size_t i = 0; f && i < f->nfields; i++)
-		if (f->fields[i].index && strcmp(f->fields[i].index, kind) == 0)
-			return &f->fields[i];
-	return NULL;
-}
-
-/* The person's name: the first text field after the kana (else insured) index field. */
-static const struct field *name_field(const struct form *f)
-{
-	const struct field *after = index_field(f, "kana");
-	if (!after)
-		after = index_field(f, "insured");
-	for (size_t i = after ? (size_t)(after - f->fields) + 1 : 0; f && i < f->nfields; i++)
-		if (f->fields[i].type == FT_TEXT && !f->fields[i].fill)
-			return &f->fields[i];
-	return NULL;
-}
-
-/* Invoices are the documents filled from an opinion ("opinion.X" prefills). */
 static const char *form_word(const struct ui *ui, const char *form)
 {
 	const struct form *f = formset_get(ui->app->fs, form);
 	if (!f)
 		return *form ? form : "-";
-	for (size_t i = 0; i < f->nfields; i++)
-		if (f->fields[i].prefill && strncmp(f->fields[i].prefill, "opinion.", 8) == 0)
-			return UI_T(ui, "請求書", "invoice");
+	if (widget_prefills_from(f, "opinion"))
+		return UI_T(ui, "請求書", "invoice");
 	return UI_T(ui, "意見書", "opinion");
-}
-
-static void time_text(const struct ui *ui, int64_t t, struct sbuf *out)
-{
-	char ymdhms[15], ymd[9], w[WAREKI_BUFSZ];
-	iken_ymdhms((time_t)t, ymdhms);
-	memcpy(ymd, ymdhms, 8);
-	ymd[8] = '\0';
-	if (ui->ja && wareki_format(ymd, WAREKI_SHORT, w, sizeof(w)) == 0)
-		sbuf_printf(out, "%s %.2s:%.2s", w, ymdhms + 8, ymdhms + 10);
-	else
-		sbuf_printf(out, "%.4s-%.2s-%.2s %.2s:%.2s", ymdhms, ymdhms + 4, ymdhms + 6, ymdhms + 8,
-			    ymdhms + 10);
 }
 
 /* --- the applicant filter: insured number or kana prefix → document ids (indexes) --- */
 
-static char *kana_shift(const char *s, int to_kata)
-{
-	struct sbuf b = { 0 };
-	const char *p = s, *end = s + strlen(s);
-	while (p < end) {
-		int32_t cp = utf8_next(&p, end);
-		if (cp < 0)
-			continue;
-		if (to_kata && cp >= 0x3041 && cp <= 0x3096)
-			cp += 0x60;
-		else if (!to_kata && cp >= 0x30A1 && cp <= 0x30F6)
-			cp -= 0x60;
-		utf8_put(&b, (uint32_t)cp);
-	}
-	if (!b.s)
-		sbuf_puts(&b, "");
-	return sbuf_take(&b);
-}
-
 struct who_ctx {
 	const struct formset *fs;
 	const char *insured, *kana;
-	char **numbers;           /* insured numbers found */
-	size_t nnumbers;
+	struct strset numbers;    /* insured numbers found */
 	uint64_t *docs;
 	size_t ndocs;
 };
 
-static void add_number(struct who_ctx *c, const char *no)
-{
-	for (size_t i = 0; i < c->nnumbers; i++)
-		if (strcmp(c->numbers[i], no) == 0)
-			return;
-	c->numbers = xrealloc(c->numbers, (c->nnumbers + 1) * sizeof(*c->numbers));
-	c->numbers[c->nnumbers++] = xstrdup(no);
-}
-
 static void who_clear(struct who_ctx *c)
 {
-	for (size_t i = 0; i < c->nnumbers; i++)
-		free(c->numbers[i]);
-	free(c->numbers);
+	strset_free(&c->numbers);
 	free(c->docs);
-	c->numbers = NULL;
 	c->docs = NULL;
-	c->nnumbers = c->ndocs = 0;
+	c->ndocs = 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -315,43 +247,17 @@ static int who_txn(struct store_txn *t, void *vctx)
 	int rc = 0;
 	who_clear(c);
 	if (c->insured)
-		add_number(c, c->insured);
-	if (c->kana) {
-		/* names are stored in either script: look up as typed, in katakana, in hiragana */
-		char *vars[3] = { xstrdup(c->kana), kana_shift(c->kana, 1), kana_shift(c->kana, 0) };
-		for (size_t fi = 0; !rc && fi < c->fs->nforms; fi++) {
-			const struct form *f = c->fs->forms[fi];
-			const struct field *ins = index_field(f, "insured");
-			if (!ins || !index_field(f, "kana"))
-				continue;
-			for (int k = 0; !rc && k < 3; k++) {
-				if (k && strcmp(vars[k], vars[0]) == 0)
-					continue;
-				struct store_query q = { .form = f->id, .status = -1, .kana = vars[k] };
-				uint64_t *ids = NULL;
-				size_t n = 0;
-				rc = store_find(t, &q, &ids, &n);
-				for (size_t i = 0; !rc && i < n; i++) {
-					struct record *r;
-					if (store_rec_get(t, ids[i], &r) == 0) {
-						if (*rec_val(r, ins->id))
-							add_number(c, rec_val(r, ins->id));
-						rec_free(r);
-					}
-				}
-				free(ids);
-			}
-		}
-		for (int k = 0; k < 3; k++)
-			free(vars[k]);
-	}
+		strset_add(&c->numbers, c->insured);
+	if (c->kana)
+		rc = widget_kana_insured(t, c->fs, c->kana, &c->numbers);
 	/* every document of those applicants */
 	for (size_t fi = 0; !rc && fi < c->fs->nforms; fi++) {
 		const struct form *f = c->fs->forms[fi];
-		if (f->kind != FORM_DOCUMENT || !index_field(f, "insured"))
+		if (f->kind != FORM_DOCUMENT || !widget_index_field(f, "insured"))
 			continue;
-		for (size_t i = 0; !rc && i < c->nnumbers; i++) {
-			struct store_query q = { .form = f->id, .status = -1, .insured = c->numbers[i] };
+		for (size_t i = 0; !rc && i < c->numbers.n; i++) {
+			const char *no = c->numbers.v[i];
+			struct store_query q = { .form = f->id, .status = -1, .insured = no };
 			uint64_t *ids = NULL;
 			size_t n = 0;
 			rc = store_find(t, &q, &ids, &n);
@@ -376,6 +282,7 @@ static int results_open(struct view *v, void *arg)
 {
 	(void)arg;
 	struct results *rs = xcalloc(1, sizeof(*rs));
+	rs->filt.status = -1;
 	rs->seen_poll = (int64_t)v->ui->last_poll;
 	v->priv = rs;
 	reload(v);
@@ -384,14 +291,11 @@ static int results_open(struct view *v, void *arg)
 
 static void clear_filter(struct results *rs)
 {
-	free(rs->filter);
+	wfilter_clear(&rs->filt);
 	free(rs->docs);
-	rs->filter = NULL;
-	rs->status = NULL;
 	rs->docs = NULL;
 	rs->ndocs = 0;
 	rs->by_applicant = 0;
-	rs->from[0] = rs->to[0] = '\0';
 }
 
 static void results_close(struct view *v)
@@ -412,8 +316,7 @@ static const char *results_title(struct view *v)
 
 static int page_rows(WINDOW *w)
 {
-	int h = getmaxy(w) - 3;
-	return h < 1 ? 1 : h;
+	return wlist_page(w, 3); /* summary, header, help line */
 }
 
 struct names_ctx {
@@ -432,32 +335,68 @@ static int names_txn(struct store_txn *t, void *vctx)
 		c->names[i] = NULL;
 		if (!c->ids[i] || store_rec_get(t, c->ids[i], &r))
 			continue;
-		const struct field *nf = name_field(formset_get(c->fs, r->form));
+		const struct field *nf = widget_name_field(formset_get(c->fs, r->form));
 		c->names[i] = xstrdup(nf ? rec_val(r, nf->id) : "");
 		rec_free(r);
 	}
 	return 0;
 }
 
+/* What the rows of one paint share: the names on screen and the columns. */
+struct paint {
+	struct ui *ui;
+	const struct results *rs;
+	char **names;             /* the applicants' names of the rows on screen */
+	int tw, dw, fw, sw, rw;   /* widths: time, document, form, result, reception number */
+	int xs[6];
+};
+
+static enum draw_role row_role(void *ctx, size_t i)
+{
+	const struct paint *p = ctx;
+	return strcmp(p->rs->rows[p->rs->shown[i]].status, "accepted") != 0 ? DR_ERROR : DR_NORMAL;
+}
+
+static void draw_row(void *ctx, WINDOW *w, int y, size_t i)
+{
+	const struct paint *p = ctx;
+	struct ui *ui = p->ui;
+	const struct rrow *r = &p->rs->rows[p->rs->shown[i]];
+	const char *name = p->names[i - (size_t)p->rs->wl.top];
+	const int *xs = p->xs;
+	struct sbuf s = { 0 };
+	widget_time_text(ui->ja, r->time, &s);
+	draw_text(w, y, xs[0], s.s, p->tw, 0);
+	sbuf_reset(&s);
+	if (r->doc_id)
+		draw_textf(w, y, xs[1], p->dw, "%*llu", p->dw, (unsigned long long)r->doc_id);
+	else
+		draw_textf(w, y, xs[1], p->dw, "%*s", p->dw, "-");
+	draw_text(w, y, xs[2], r->quarantined ? "-" : form_word(ui, r->form), p->fw, 0);
+	draw_text(w, y, xs[3], status_word(ui, r->status), p->sw, 0);
+	draw_text(w, y, xs[4], *r->reception_no ? r->reception_no : "-", p->rw, 0);
+	if (r->quarantined)
+		sbuf_printf(&s, "%s: %s", r->file_name, r->message);
+	else if (name && *name)
+		sbuf_puts(&s, name);
+	else
+		sbuf_puts(&s, r->message);
+	draw_text(w, y, xs[5], s.s, getmaxx(w) - xs[5] - 1, 0);
+	sbuf_free(&s);
+}
+
 static void results_draw(struct view *v, WINDOW *w)
 {
 	struct results *rs = v->priv;
 	struct ui *ui = v->ui;
-	int cols = getmaxx(w), rows = getmaxy(w), page = page_rows(w);
+	int cols = getmaxx(w);
 	if (rs->dirty)
 		reload(v);
-	if (rs->sel < rs->top)
-		rs->top = rs->sel;
-	if (rs->sel >= rs->top + page)
-		rs->top = rs->sel - page + 1;
-
-	size_t count = 0;
-	if ((size_t)rs->top < rs->nshown)
-		count = rs->nshown - (size_t)rs->top < (size_t)page ? rs->nshown - (size_t)rs->top : (size_t)page;
+	size_t count = wlist_scroll(&rs->wl, rs->nshown, page_rows(w));
 	/* the applicants' names of the rows on screen */
 	uint64_t *ids = xcalloc(count + 1, sizeof(*ids));
 	for (size_t i = 0; i < count; i++)
-		ids[i] = rs->rows[rs->shown[(size_t)rs->top + i]].doc_id;
+		ids[i] = rs->rows[rs->shown[(size_t)rs->wl.top + i]].doc_id;
 	struct names_ctx nc = { ui->app->fs, ids, count, xcalloc(count + 1, sizeof(char *)) };
 	if (count)
 		store_read(ui->app->st, names_txn, &nc);
@@ -475,72 +414,36 @@ static void results_draw(struct view *v, WINDOW *w)
 	}
 	sbuf_printf(&s, UI_T(ui, "%zu 件  受理 %zu  返戻 %zu  エラー・隔離 %zu", "%zu result(s)  accepted %zu  rejected %zu  error/quarantined %zu"),
 		    rs->nshown, acc, rej, other);
-	if (rs->filter)
-		sbuf_printf(&s, UI_T(ui, "  絞り込み: %s", "  filter: %s"), rs->filter);
+	if (rs->filt.text)
+		sbuf_printf(&s, UI_T(ui, "  絞り込み: %s", "  filter: %s"), rs->filt.text);
 	wattrset(w, draw_attr(DR_TITLE));
 	draw_text(w, 0, 1, s.s, cols - 2, 0);
 	wattrset(w, A_NORMAL);
-	sbuf_reset(&s);
+	sbuf_free(&s);
 
-	int tw = ui->ja ? 14 : 16, dw = 6, fw = ui->ja ? 6 : 7, sw = ui->ja ? 6 : 11, rw = 16;
-	int xs[6];
-	xs[0] = 1;
-	xs[1] = xs[0] + tw + 1;
-	xs[2] = xs[1] + dw + 1;
-	xs[3] = xs[2] + fw + 1;
-	xs[4] = xs[3] + sw + 1;
-	xs[5] = xs[4] + rw + 1;
+	struct paint p = { ui, rs, nc.names, ui->ja ? 14 : 16, 6, ui->ja ? 6 : 7, ui->ja ? 6 : 11,
+			   16, { 0 } };
+	const int *xs = p.xs;
+	widget_columns(p.xs, (const int[]){ p.tw, p.dw, p.fw, p.sw, p.rw }, 5);
 	wattrset(w, (int)A_UNDERLINE);
 	draw_text(w, 1, 0, "", cols, 1);
-	draw_text(w, 1, xs[0], UI_T(ui, "受信日時", "Received"), tw, 0);
-	draw_textf(w, 1, xs[1], dw, "%*s", dw, UI_T(ui, "文書", "Doc"));
-	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), fw, 0);
-	draw_text(w, 1, xs[3], UI_T(ui, "結果", "Result"), sw, 0);
-	draw_text(w, 1, xs[4], UI_T(ui, "受付番号", "Reception no."), rw, 0);
+	draw_text(w, 1, xs[0], UI_T(ui, "受信日時", "Received"), p.tw, 0);
+	draw_textf(w, 1, xs[1], p.dw, "%*s", p.dw, UI_T(ui, "文書", "Doc"));
+	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), p.fw, 0);
+	draw_text(w, 1, xs[3], UI_T(ui, "結果", "Result"), p.sw, 0);
+	draw_text(w, 1, xs[4], UI_T(ui, "受付番号", "Reception no."), p.rw, 0);
 	draw_text(w, 1, xs[5], UI_T(ui, "氏名 / 内容", "Name / detail"), cols - xs[5] - 1, 0);
 	wattrset(w, A_NORMAL);
-	if (!rs->nshown) {
-		wattrset(w, draw_attr(DR_DIM));
-		draw_text(w, 3, 2, UI_T(ui, "該当する送信結果はありません", "no matching results"), cols - 4, 0);
-		wattrset(w, A_NORMAL);
-	}
-	for (size_t i = 0; i < count; i++) {
-		const struct rrow *r = &rs->rows[rs->shown[(size_t)rs->top + i]];
-		int y = 2 + (int)i, selected = rs->top + (int)i == rs->sel;
-		int bad = strcmp(r->status, "accepted") != 0;
-		wattrset(w, selected ? draw_attr(DR_SELECT) : bad ? draw_attr(DR_ERROR) : draw_attr(DR_NORMAL));
-		if (selected)
-			draw_text(w, y, 0, "", cols, 1);
-		time_text(ui, r->time, &s);
-		draw_text(w, y, xs[0], s.s, tw, 0);
-		sbuf_reset(&s);
-		if (r->doc_id)
-			draw_textf(w, y, xs[1], dw, "%*llu", dw, (unsigned long long)r->doc_id);
-		else
-			draw_textf(w, y, xs[1], dw, "%*s", dw, "-");
-		draw_text(w, y, xs[2], r->quarantined ? "-" : form_word(ui, r->form), fw, 0);
-		draw_text(w, y, xs[3], status_word(ui, r->status), sw, 0);
-		draw_text(w, y, xs[4], *r->reception_no ? r->reception_no : "-", rw, 0);
-		if (r->quarantined)
-			sbuf_printf(&s, "%s: %s", r->file_name, r->message);
-		else if (nc.names[i] && *nc.names[i])
-			sbuf_puts(&s, nc.names[i]);
-		else
-			sbuf_puts(&s, r->message);
-		draw_text(w, y, xs[5], s.s, cols - xs[5] - 1, 0);
-		sbuf_reset(&s);
-	}
-	wattrset(w, A_NORMAL);
+	if (!rs->nshown)
+		wlist_empty(w, UI_T(ui, "該当する送信結果はありません", "no matching results"));
+	struct wlist_rows rows_fn = { row_role, draw_row, &p };
+	wlist_draw(&rs->wl, w, 2, count, &rows_fn);
 	for (size_t i = 0; i < count; i++)
 		free(nc.names[i]);
 	free(nc.names);
 	free(ids);
-	wattrset(w, draw_attr(DR_DIM));
-	draw_text(w, rows - 1, 1, UI_T(ui, "Enter 詳細 (受付番号・エラーの項目)   F5 日付・結果・申請者で絞り込み",
-				       "Enter detail (reception number, errors)   F5 filter: date, result, applicant"),
-		  cols - 2, 0);
-	wattrset(w, A_NORMAL);
-	sbuf_free(&s);
+	widget_keys_line(w, UI_T(ui, "Enter 詳細 (受付番号・エラーの項目)   F5 日付・結果・申請者で絞り込み",
+				 "Enter detail (reception number, errors)   F5 filter: date, result, applicant"));
 	v->cursor_y = -1;
 }
 
@@ -552,78 +455,33 @@ static int do_search(struct view *v)
 {
 	struct results *rs = v->priv;
 	struct ui *ui = v->ui;
-	WINDOW *bw = ui->body;
-	wmove(bw, getmaxy(bw) - 1, 0);
-	wclrtoeol(bw);
-	wattrset(bw, draw_attr(DR_WARN));
-	draw_text(bw, getmaxy(bw) - 1, 1,
-		  UI_T(ui, "受信日 R8.4.1 や R8.4.1..R8.4.30  結果(受理 返戻 エラー 隔離)  被保険者番号(10桁)  ふりがな  空欄で解除",
-		       "received R8.4.1 or R8.4.1..R8.4.30  result (accepted rejected error quarantined)  insured number  kana  empty: clear"),
-		  getmaxx(bw) - 2, 0);
-	wattrset(bw, A_NORMAL);
-	wnoutrefresh(bw);
-	char *text = ui_prompt(ui, UI_T(ui, "検索:", "Search:"), rs->filter ? rs->filter : "");
+	widget_hint(ui->body, UI_T(ui, "受信日 R8.4.1 や R8.4.1..R8.4.30  結果(受理 返戻 エラー 隔離)  被保険者番号(10桁)  ふりがな  空欄で解除",
+				   "received R8.4.1 or R8.4.1..R8.4.30  result (accepted rejected error quarantined)  insured number  kana  empty: clear"));
+	const char *was = rs->filt.text ? rs->filt.text : "";
+	char *text = ui_prompt(ui, UI_T(ui, "検索:", "Search:"), was);
 	if (!text)
 		return UI_REDRAW;
-	char today[9];
-	iken_ymd(iken_now(), today);
 	clear_filter(rs);
-	char *copy = xstrdup(text), *bad = NULL;
-	const char *insured = NULL, *kana = NULL;
-	for (char *save = NULL, *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		size_t len = strlen(tok);
-		const char *dots = strstr(tok, "..");
-		const char *st = parse_status_word(tok);
-		if (st) {
-			rs->status = st;
-		} else if (len == 10 && strspn(tok, "0123456789") == len) {
-			insured = tok;
-		} else if (dots) {
-			char *from = xstrndup(tok, (size_t)(dots - tok));
-			int err = (*from && wareki_parse(from, today, rs->from)) ||
-				  (dots[2] && wareki_parse(dots + 2, today, rs->to));
-			if (!*from)
-				rs->from[0] = '\0';
-			if (!dots[2])
-				rs->to[0] = '\0';
-			free(from);
-			if (err) {
-				bad = tok;
-				break;
-			}
-		} else if (charset_is_kana(tok)) {
-			kana = tok;
-		} else if (wareki_parse(tok, today, rs->from) == 0) {
-			memcpy(rs->to, rs->from, sizeof(rs->to));
-		} else {
-			bad = tok;
-			break;
-		}
-	}
-	if (bad) {
+	char *bad = NULL;
+	if (wfilter_parse(&rs->filt, text, parse_status_word, &bad)) {
 		ui_message(ui, 1, UI_T(ui, "「%s」は読めません: 日付 (R8.4.1 や R8.4.1..R8.4.30)、結果、被保険者番号(10桁)、ふりがなのいずれかを入れてください",
 				       "cannot read '%s': give a date (R8.4.1, R8.4.1..R8.4.30), a result, an insured number (10 digits) or a kana prefix"),
 			   bad);
-		clear_filter(rs);
-	} else {
-		if (insured || kana) {
-			struct who_ctx c = { ui->app->fs, insured, kana, NULL, 0, NULL, 0 };
-			int rc = store_read(ui->app->st, who_txn, &c);
-			if (rc)
-				ui_message(ui, 1, "%s", iken_strerror(rc));
-			qsort(c.docs, c.ndocs, sizeof(*c.docs), cmp_u64);
-			rs->docs = c.docs;
-			rs->ndocs = c.ndocs;
-			c.docs = NULL;
-			who_clear(&c);
-			rs->by_applicant = 1;
-		}
-		if (*text)
-			rs->filter = xstrdup(text);
+		free(bad);
+	} else if (rs->filt.insured || rs->filt.kana) {
+		struct who_ctx c = { ui->app->fs, rs->filt.insured, rs->filt.kana, { 0 }, NULL, 0 };
+		int rc = store_read(ui->app->st, who_txn, &c);
+		if (rc)
+			ui_message(ui, 1, "%s", iken_strerror(rc));
+		qsort(c.docs, c.ndocs, sizeof(*c.docs), cmp_u64);
+		rs->docs = c.docs;
+		rs->ndocs = c.ndocs;
+		c.docs = NULL;
+		who_clear(&c);
+		rs->by_applicant = 1;
 	}
-	free(copy);
 	free(text);
-	rs->sel = rs->top = 0;
+	rs->wl.sel = rs->wl.top = 0;
 	apply_filter(rs);
 	return UI_REDRAW;
 }
@@ -636,7 +494,7 @@ struct detail {
 	size_t nerr;
 	int *no;                  /* item number of each error */
 	char **code, **msg;
-	int sel;
+	struct wlist errs;        /* the selected error; top follows it on every paint */
 };
 
 static const enum action detail_fkeys[] = { ACT_HELP, ACT_BACK, ACT_CORRECT, ACT_NONE };
@@ -703,6 +561,26 @@ static const struct field *error_field(const struct detail *d, size_t i)
 	return NULL;
 }
 
+static enum draw_role error_role(void *ctx, size_t i)
+{
+	(void)ctx;
+	(void)i;
+	return DR_ERROR;
+}
+
+static void draw_error(void *ctx, WINDOW *w, int y, size_t i)
+{
+	struct view *v = ctx;
+	const struct detail *d = v->priv;
+	const struct field *fld = error_field(d, i);
+	struct sbuf s = { 0 };
+	draw_textf(w, y, 1, 5, "%4d", d->no[i]);
+	draw_text(w, y, 7, fld ? (v->ui->ja ? fld->label : fld->label_en) : "?", 22, 0);
+	sbuf_printf(&s, "%s [%s]", d->msg[i], d->code[i]);
+	draw_text(w, y, 30, s.s, getmaxx(w) - 31, 0);
+	sbuf_free(&s);
+}
+
 static void detail_draw(struct view *v, WINDOW *w)
 {
 	struct detail *d = v->priv;
@@ -711,7 +589,7 @@ static void detail_draw(struct view *v, WINDOW *w)
 	int cols = getmaxx(w), rows = getmaxy(w), y = 0;
 	struct sbuf s = { 0 };
 
-	time_text(ui, r->time, &s);
+	widget_time_text(ui->ja, r->time, &s);
 	draw_text(w, y, 1, UI_T(ui, "受信日時", "Received"), 14, 0);
 	draw_text(w, y++, 16, s.s, cols - 17, 0);
 	sbuf_reset(&s);
@@ -772,31 +650,18 @@ static void detail_draw(struct view *v, WINDOW *w)
 		draw_text(w, y, 7, UI_T(ui, "項目名", "Label"), 22, 0);
 		draw_text(w, y++, 30, UI_T(ui, "内容", "Message"), cols - 31, 0);
 		wattrset(w, A_NORMAL);
-		int avail = rows - 1 - y, first = 0;
-		if (avail < 1)
-			avail = 1;
-		if (d->sel >= avail)
-			first = d->sel - avail + 1;
-		for (size_t i = (size_t)first; i < d->nerr && y < rows - 1; i++, y++) {
-			const struct field *fld = error_field(d, i);
-			int selected = (int)i == d->sel;
-			wattrset(w, selected ? draw_attr(DR_SELECT) : draw_attr(DR_ERROR));
-			if (selected)
-				draw_text(w, y, 0, "", cols, 1);
-			draw_textf(w, y, 1, 5, "%4d", d->no[i]);
-			draw_text(w, y, 7, fld ? (ui->ja ? fld->label : fld->label_en) : "?", 22, 0);
-			sbuf_printf(&s, "%s [%s]", d->msg[i], d->code[i]);
-			draw_text(w, y, 30, s.s, cols - 31, 0);
-			sbuf_reset(&s);
+		int avail = rows - 1 - y;
+		if (avail > 0) {
+			/* the selection is on the last line when it is below the first screenful */
+			struct wlist_rows rows_fn = { error_role, draw_error, v };
+			d->errs.top = 0;
+			size_t count = wlist_scroll(&d->errs, d->nerr, avail);
+			wlist_draw(&d->errs, w, y, count, &rows_fn);
 		}
-		wattrset(w, A_NORMAL);
 	}
-	wattrset(w, draw_attr(DR_DIM));
-	draw_text(w, rows - 1, 1, d->nerr ? UI_T(ui, "Enter または F4 修正: エラーの項目で文書を開きます (直して再送信)",
-						 "Enter or F4 Correct: open the document at this item, fix, send again")
-					  : UI_T(ui, "Enter または F4: 文書を開きます", "Enter or F4: open the document"),
-		  cols - 2, 0);
-	wattrset(w, A_NORMAL);
+	widget_keys_line(w, d->nerr ? UI_T(ui, "Enter または F4 修正: エラーの項目で文書を開きます (直して再送信)",
+					   "Enter or F4 Correct: open the document at this item, fix, send again")
+				    : UI_T(ui, "Enter または F4: 文書を開きます", "Enter or F4: open the document"));
 	sbuf_free(&s);
 	v->cursor_y = -1;
 }
@@ -805,47 +670,23 @@ static int detail_key(struct view *v, enum action a, int is_key, wint_t ch)
 {
 	struct detail *d = v->priv;
 	struct ui *ui = v->ui;
-	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
 	/* F4 arrives as the first action of its slot (前回コピー); on this screen the slot is 修正 */
+	int enter = widget_is_enter(is_key, ch);
 	if (enter || a == ACT_OPEN || a == ACT_CORRECT || a == ACT_COPY_PREV) {
 		if (d->row.quarantined || !d->row.doc_id || !d->f)
 			return UI_REDRAW;
-		const struct field *fld = d->nerr ? error_field(d, (size_t)d->sel) : NULL;
+		const struct field *fld = d->nerr ? error_field(d, (size_t)d->errs.sel) : NULL;
 		struct form_arg fa = { d->f->id, d->row.doc_id, NULL, fld ? fld->id : NULL };
 		return ui_push(ui, &form_view_ops, &fa) ? UI_REDRAW : UI_ALL;
 	}
-	switch (a) {
-	case ACT_HELP:
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	case ACT_BACK:
-	case ACT_QUIT:
-		return UI_CLOSE;
-	case ACT_UP:
-	case ACT_PREV_FIELD:
-		if (d->sel > 0)
-			d->sel--;
-		return UI_REDRAW;
-	case ACT_DOWN:
-		if (d->sel + 1 < (int)d->nerr)
-			d->sel++;
-		return UI_REDRAW;
-	default:
-		break;
-	}
-	if (!is_key && ch == '?') {
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	}
-	return UI_OK;
+	int flags = widget_screen_key(ui, a, is_key, ch);
+	/* Shift-Tab goes up the errors too */
+	return flags ? flags : wlist_key(&d->errs, a == ACT_PREV_FIELD ? ACT_UP : a, d->nerr, 0);
 }
 
-static const struct view_ops detail_view_ops = {
-	"result", detail_open, detail_draw, detail_key, NULL, detail_close, detail_title, detail_fkeys,
-};
-static const struct view_ops detail_quarantined_ops = {
-	"result", detail_open, detail_draw, detail_key, NULL, detail_close, detail_title, quarantined_fkeys,
-};
+static const struct view_ops detail_view_ops = VIEW_OPS("result", detail, NULL, detail_fkeys);
+static const struct view_ops detail_quarantined_ops =
+	VIEW_OPS("result", detail, NULL, quarantined_fkeys);
 
 /* --- keys of the list --- */
 
@@ -853,69 +694,28 @@ static int results_key(struct view *v, enum action a, int is_key, wint_t ch)
 {
 	struct results *rs = v->priv;
 	struct ui *ui = v->ui;
-	int page = page_rows(ui->body);
-	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
-	if (enter || a == ACT_OPEN) {
+	if (widget_is_enter(is_key, ch) || a == ACT_OPEN) {
 		if (!rs->nshown)
 			return UI_REDRAW;
 		rs->dirty = 1; /* the document may be corrected and resent meanwhile */
-		return ui_push(ui, &detail_view_ops, &rs->rows[rs->shown[rs->sel]]) ? UI_REDRAW : UI_ALL;
+		struct rrow *r = &rs->rows[rs->shown[rs->wl.sel]];
+		return ui_push(ui, &detail_view_ops, r) ? UI_REDRAW : UI_ALL;
 	}
-	switch (a) {
-	case ACT_HELP:
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	case ACT_BACK:
-	case ACT_QUIT:
-		return UI_CLOSE;
-	case ACT_UP:
-		if (rs->sel > 0)
-			rs->sel--;
-		return UI_REDRAW;
-	case ACT_DOWN:
-		if (rs->sel + 1 < (int)rs->nshown)
-			rs->sel++;
-		return UI_REDRAW;
-	case ACT_PAGE_PREV:
-		rs->sel = rs->sel > page ? rs->sel - page : 0;
-		return UI_REDRAW;
-	case ACT_PAGE_NEXT:
-		rs->sel += page;
-		if (rs->sel >= (int)rs->nshown)
-			rs->sel = rs->nshown ? (int)rs->nshown - 1 : 0;
-		return UI_REDRAW;
-	case ACT_HOME:
-		rs->sel = 0;
-		return UI_REDRAW;
-	case ACT_END:
-		rs->sel = rs->nshown ? (int)rs->nshown - 1 : 0;
-		return UI_REDRAW;
-	case ACT_SEARCH:
+	if (a == ACT_SEARCH)
 		return do_search(v);
-	default:
-		break;
-	}
-	if (!is_key && ch == '?') {
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	}
-	return UI_OK;
+	int flags = widget_screen_key(ui, a, is_key, ch);
+	return flags ? flags : wlist_key(&rs->wl, a, rs->nshown, page_rows(ui->body));
 }
 
 /* Results imported while the screen is open appear by themselves. */
 static int results_tick(struct view *v)
 {
 	struct results *rs = v->priv;
-	struct ui *ui = v->ui;
-	if (ui->counts_changed && (int64_t)ui->last_poll != rs->seen_poll) {
-		rs->seen_poll = (int64_t)ui->last_poll;
+	if (widget_poll_news(v->ui, &rs->seen_poll)) {
 		reload(v);
 		return UI_REDRAW;
 	}
 	return UI_OK;
 }
 
-const struct view_ops results_view_ops = {
-	"results", results_open, results_draw, results_key, results_tick, results_close,
-	results_title, results_fkeys,
-};
+const struct view_ops results_view_ops = VIEW_OPS("results", results, results_tick, results_fkeys);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "ui/ui.h"
 #include "ui/draw.h"
+#include "ui/widgets.h"
 #include "charset.h"
 #include "docops.h"
 #include "errcode.h"
@@ -24,25 +25,13 @@ static int refuse_non_admin(struct ui *ui)
 	return IKEN_EPERM;
 }
 
-static void show_value(const struct ui *ui, const struct field *fld, const char *v, struct sbuf *out)
-{
-	if (fld->type == FT_CODE && fld->codes) {
-		const struct code *c = codelist_find(fld->codes, v);
-		if (c) {
-			sbuf_puts(out, ui->ja ? c->label : c->label_en);
-			return;
-		}
-	}
-	sbuf_puts(out, v);
-}
-
 /* --- the users --- */
 
 struct users {
 	const struct form *f;
 	uint64_t *ids;
 	size_t n;
-	int sel, top;
+	struct wlist wl;
 	int dirty;
 };
 
@@ -62,8 +51,7 @@ static void users_requery(struct view *v)
 	int rc = store_read(v->ui->app->st, users_find, u);
 	if (rc)
 		ui_message(v->ui, 1, "%s", iken_strerror(rc));
-	if (u->sel >= (int)u->n)
-		u->sel = u->n ? (int)u->n - 1 : 0;
+	wlist_clamp(&u->wl, u->n);
 	u->dirty = 0;
 }
 
@@ -95,97 +83,80 @@ static const char *users_title(struct view *v)
 	return UI_T(v->ui, "設定 › 利用者", "Settings › Users");
 }
 
-struct urows_ctx {
-	const uint64_t *ids;
-	size_t n;
-	struct record **recs;
+/* What the rows of one paint share: the records on screen and the column widths. */
+struct paint {
+	struct ui *ui;
+	const struct users *u;
+	struct record **recs;     /* the rows on screen, from u->wl.top */
+	size_t ncols;
+	int width[USER_COLS];
 };
 
-static int urows_txn(struct store_txn *t, void *vctx)
+static void draw_row(void *ctx, WINDOW *w, int y, size_t i)
 {
-	struct urows_ctx *c = vctx;
-	for (size_t i = 0; i < c->n; i++) {
-		rec_free(c->recs[i]);
-		if (store_rec_get(t, c->ids[i], &c->recs[i]))
-			c->recs[i] = NULL;
+	const struct paint *p = ctx;
+	const struct record *r = p->recs[i - (size_t)p->u->wl.top];
+	int cols = getmaxx(w), x = 1;
+	struct sbuf s = { 0 };
+	for (size_t k = 0; r && k < p->ncols && x < cols; k++) {
+		const struct field *fld = &p->u->f->fields[k];
+		widget_show_value(p->ui->ja, fld, rec_val(r, fld->id), &s);
+		draw_text(w, y, x, s.s, p->width[k] < cols - x ? p->width[k] : cols - x, 0);
+		sbuf_reset(&s);
+		x += p->width[k] + 2;
 	}
-	return 0;
+	sbuf_free(&s);
 }
 
 static void users_draw(struct view *v, WINDOW *w)
 {
 	struct users *u = v->priv;
 	struct ui *ui = v->ui;
-	int cols = getmaxx(w), rows = getmaxy(w), page = rows - 3;
-	if (page < 1)
-		page = 1;
+	int cols = getmaxx(w);
 	if (u->dirty)
 		users_requery(v);
-	if (u->sel < u->top)
-		u->top = u->sel;
-	if (u->sel >= u->top + page)
-		u->top = u->sel - page + 1;
-	size_t first = (size_t)u->top, count = 0;
-	if (first < u->n)
-		count = u->n - first < (size_t)page ? u->n - first : (size_t)page;
-	struct urows_ctx c = { u->ids + (first < u->n ? first : 0), count, xcalloc(count + 1, sizeof(struct record *)) };
-	if (count)
-		store_read(ui->app->st, urows_txn, &c);
+	size_t count = wlist_scroll(&u->wl, u->n, wlist_page(w, 3));
+	size_t first = (size_t)u->wl.top;
+	const uint64_t *ids = u->ids + (first < u->n ? first : 0);
+	struct record **recs = widget_records(ui->app->st, ids, count);
 
 	wattrset(w, draw_attr(DR_TITLE));
 	draw_textf(w, 0, 1, cols - 2, UI_T(ui, "利用者 %zu 人", "%zu user(s)"), u->n);
 	wattrset(w, A_NORMAL);
 	/* column widths: header and the values on screen */
 	size_t ncols = u->f->nfields < USER_COLS ? u->f->nfields : USER_COLS;
-	int width[USER_COLS] = { 0 };
+	struct paint p = { ui, u, recs, ncols, { 0 } };
 	struct sbuf s = { 0 };
-	for (size_t k = 0; k < ncols; k++) {
+	for (size_t k = 0; k < p.ncols; k++) {
 		const struct field *fld = &u->f->fields[k];
-		width[k] = utf8_width(ui->ja ? fld->label : fld->label_en);
+		p.width[k] = utf8_width(ui->ja ? fld->label : fld->label_en);
 		for (size_t i = 0; i < count; i++) {
-			if (!c.recs[i])
+			if (!recs[i])
 				continue;
-			show_value(ui, fld, rec_val(c.recs[i], fld->id), &s);
+			widget_show_value(ui->ja, fld, rec_val(recs[i], fld->id), &s);
 			int vw = utf8_width(s.s ? s.s : "");
-			if (vw > width[k])
-				width[k] = vw;
+			if (vw > p.width[k])
+				p.width[k] = vw;
 			sbuf_reset(&s);
 		}
-		if (width[k] > 24)
-			width[k] = 24;
+		if (p.width[k] > 24)
+			p.width[k] = 24;
 	}
+	sbuf_free(&s);
 	wattrset(w, (int)A_UNDERLINE);
 	draw_text(w, 1, 0, "", cols, 1);
 	int x = 1;
-	for (size_t k = 0; k < ncols && x < cols; k++) {
+	for (size_t k = 0; k < p.ncols && x < cols; k++) {
 		const struct field *fld = &u->f->fields[k];
-		draw_text(w, 1, x, ui->ja ? fld->label : fld->label_en, width[k] < cols - x ? width[k] : cols - x, 0);
-		x += width[k] + 2;
+		draw_text(w, 1, x, ui->ja ? fld->label : fld->label_en, p.width[k] < cols - x ? p.width[k] : cols - x, 0);
+		x += p.width[k] + 2;
 	}
 	wattrset(w, A_NORMAL);
-	for (size_t i = 0; i < count; i++) {
-		int y = 2 + (int)i, selected = (int)(first + i) == u->sel;
-		wattrset(w, selected ? draw_attr(DR_SELECT) : draw_attr(DR_NORMAL));
-		if (selected)
-			draw_text(w, y, 0, "", cols, 1);
-		x = 1;
-		for (size_t k = 0; c.recs[i] && k < ncols && x < cols; k++) {
-			const struct field *fld = &u->f->fields[k];
-			show_value(ui, fld, rec_val(c.recs[i], fld->id), &s);
-			draw_text(w, y, x, s.s, width[k] < cols - x ? width[k] : cols - x, 0);
-			sbuf_reset(&s);
-			x += width[k] + 2;
-		}
-	}
-	wattrset(w, A_NORMAL);
-	for (size_t i = 0; i < count; i++)
-		rec_free(c.recs[i]);
-	free(c.recs);
-	sbuf_free(&s);
-	wattrset(w, draw_attr(DR_DIM));
-	draw_text(w, rows - 1, 1, UI_T(ui, "Enter 編集   F3 新しい利用者 (Unix のログイン名と役割)",
-				       "Enter edit   F3 new user (Unix login and role)"), cols - 2, 0);
-	wattrset(w, A_NORMAL);
+	struct wlist_rows rows_fn = { NULL, draw_row, &p };
+	wlist_draw(&u->wl, w, 2, count, &rows_fn);
+	widget_records_free(recs, count);
+	widget_keys_line(w, UI_T(ui, "Enter 編集   F3 新しい利用者 (Unix のログイン名と役割)",
+				 "Enter edit   F3 new user (Unix login and role)"));
 	v->cursor_y = -1;
 }
 
@@ -203,51 +174,28 @@ static int users_key(struct view *v, enum action a, int is_key, wint_t ch)
 {
 	struct users *u = v->priv;
 	struct ui *ui = v->ui;
-	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
-	if (enter || a == ACT_OPEN) {
+	if (widget_is_enter(is_key, ch) || a == ACT_OPEN) {
 		if (!u->n)
 			return UI_REDRAW;
 		u->dirty = 1;
-		return push_form(ui, u->f->id, u->ids[u->sel], NULL);
+		return push_form(ui, u->f->id, u->ids[u->wl.sel], NULL);
 	}
-	switch (a) {
-	case ACT_HELP:
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	case ACT_BACK:
-	case ACT_QUIT:
-		return UI_CLOSE;
-	case ACT_UP:
-		if (u->sel > 0)
-			u->sel--;
-		return UI_REDRAW;
-	case ACT_DOWN:
-		if (u->sel + 1 < (int)u->n)
-			u->sel++;
-		return UI_REDRAW;
-	case ACT_NEW:
+	if (a == ACT_NEW) {
 		u->dirty = 1;
 		return push_form(ui, u->f->id, 0, docops_new(ui->app, u->f, ui->user, NULL));
-	default:
-		break;
 	}
-	if (!is_key && ch == '?') {
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	}
-	return UI_OK;
+	int flags = widget_screen_key(ui, a, is_key, ch);
+	return flags ? flags : wlist_key(&u->wl, a, u->n, 0);
 }
 
 static const enum action users_fkeys[] = { ACT_HELP, ACT_BACK, ACT_NEW, ACT_NONE };
 
-static const struct view_ops users_view_ops = {
-	"users", users_open, users_draw, users_key, NULL, users_close, users_title, users_fkeys,
-};
+static const struct view_ops users_view_ops = VIEW_OPS("users", users, NULL, users_fkeys);
 
 /* --- the settings menu --- */
 
 struct settings {
-	int sel;
+	struct wlist wl;
 };
 
 static int settings_open(struct view *v, void *arg)
@@ -286,7 +234,7 @@ static void settings_draw(struct view *v, WINDOW *w)
 	draw_text(w, 1, 2, UI_T(ui, "設定 (管理者)", "Settings (administrator)"), cols - 4, 0);
 	wattrset(w, A_NORMAL);
 	for (size_t i = 0; i < ARRAY_SIZE(items); i++) {
-		wattrset(w, (int)i == s->sel ? draw_attr(DR_SELECT) : draw_attr(DR_NORMAL));
+		wattrset(w, (int)i == s->wl.sel ? draw_attr(DR_SELECT) : draw_attr(DR_NORMAL));
 		draw_textf(w, 3 + (int)i, 4, cols - 8, " %zu  %s ", i + 1, ui->ja ? items[i].ja : items[i].en);
 	}
 	wattrset(w, A_NORMAL);
@@ -328,9 +276,7 @@ static void settings_draw(struct view *v, WINDOW *w)
 		}
 		term_conf_clear(&tc);
 	}
-	wattrset(w, draw_attr(DR_DIM));
-	draw_text(w, rows - 1, 1, UI_T(ui, "Enter 開く   1 設定   2 利用者", "Enter open   1 settings   2 users"), cols - 2, 0);
-	wattrset(w, A_NORMAL);
+	widget_keys_line(w, UI_T(ui, "Enter 開く   1 設定   2 利用者", "Enter open   1 settings   2 users"));
 	v->cursor_y = -1;
 }
 
@@ -361,41 +307,16 @@ static int settings_key(struct view *v, enum action a, int is_key, wint_t ch)
 {
 	struct settings *s = v->priv;
 	struct ui *ui = v->ui;
-	int enter = (!is_key && (ch == '\r' || ch == '\n')) || (is_key && ch == KEY_ENTER);
-	if (enter || a == ACT_OPEN)
-		return open_item(v, s->sel);
-	switch (a) {
-	case ACT_HELP:
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	case ACT_BACK:
-	case ACT_QUIT:
-		return UI_CLOSE;
-	case ACT_UP:
-		if (s->sel > 0)
-			s->sel--;
-		return UI_REDRAW;
-	case ACT_DOWN:
-		if (s->sel + 1 < (int)ARRAY_SIZE(items))
-			s->sel++;
-		return UI_REDRAW;
-	default:
-		break;
-	}
+	if (widget_is_enter(is_key, ch) || a == ACT_OPEN)
+		return open_item(v, s->wl.sel);
 	if (!is_key && ch >= '1' && ch < '1' + (int)ARRAY_SIZE(items)) {
-		s->sel = (int)(ch - '1');
-		return open_item(v, s->sel);
+		s->wl.sel = (int)(ch - '1');
+		return open_item(v, s->wl.sel);
 	}
-	if (!is_key && ch == '?') {
-		ui_push(ui, &help_view_ops, NULL);
-		return UI_ALL;
-	}
-	return UI_OK;
+	int flags = widget_screen_key(ui, a, is_key, ch);
+	return flags ? flags : wlist_key(&s->wl, a, ARRAY_SIZE(items), 0);
 }
 
 static const enum action settings_fkeys[] = { ACT_HELP, ACT_BACK, ACT_NONE };
 
-const struct view_ops settings_view_ops = {
-	"settings", settings_open, settings_draw, settings_key, NULL, settings_close, settings_title,
-	settings_fkeys,
-};
+const struct view_ops settings_view_ops = VIEW_OPS("settings", settings, NULL, settings_fkeys);
