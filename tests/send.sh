@@ -158,6 +158,19 @@ else
 fi
 sim >/dev/null 2>&1; iken poll --force >/dev/null 2>&1; sim >/dev/null 2>&1; iken poll >/dev/null 2>&1
 
+# --- a missing result folder: the results wait, nothing is lost, they come in once it is back ---
+"$GEN" ikensho 2 45 > "$TMP/f.csv"; iken import ikensho "$TMP/f.csv" >/dev/null
+iken send $(iken list ikensho --status draft | cut -f1) >/dev/null
+sim >/dev/null 2>&1
+mv "$RES" "$RES.away"
+iken poll >"$TMP/out" 2>&1
+[ $? -ne 0 ]; ok $? "a missing result folder is an error of the poll"
+has "$TMP/out" "cannot read the result folder" "the message names the result folder"
+[ "$(iken list ikensho --status published | wc -l)" -ge 2 ]; ok $? "the documents stay published, waiting"
+mv "$RES.away" "$RES"
+iken poll >"$TMP/out" 2>&1
+[ "$(grep -c "accepted, reception number" "$TMP/out")" -ge 2 ]; ok $? "the results come in once the folder is back"
+
 # --- two pollers on the same folders import every result exactly once ---
 "$GEN" ikensho 30 50 > "$TMP/f.csv"; iken import ikensho "$TMP/f.csv" >/dev/null
 ids=$(iken list ikensho --status draft | cut -f1 | tr '\n' ' ')
