@@ -344,39 +344,35 @@ static int query_from(const char *q, struct store_query *sq, char from[9], char 
 struct list_ctx {
 	const struct form *f;
 	struct store_query q;
+	const struct field *cols[4];
+	size_t ncols;
 };
+
+static int list_one(const struct record *r, void *vctx)
+{
+	struct list_ctx *c = vctx;
+	printf("%llu\t%s\tr%u", (unsigned long long)r->id, rec_status_name(r->status), r->revision);
+	for (size_t k = 0; k < c->ncols; k++)
+		printf("\t%s", rec_val(r, c->cols[k]->id));
+	printf("\n");
+	return 0;
+}
 
 static int list_txn(struct store_txn *t, void *vctx)
 {
 	struct list_ctx *c = vctx;
-	uint64_t *ids = NULL;
-	size_t n = 0;
-	int rc = store_find(t, &c->q, &ids, &n);
 	/* The columns: the indexed fields and the first text field (a name) of the form. */
-	const struct field *cols[4] = { 0 };
-	size_t ncols = 0;
-	for (size_t i = 0; i < c->f->nfields && ncols < 3; i++)
+	c->ncols = 0;
+	for (size_t i = 0; i < c->f->nfields && c->ncols < 3; i++)
 		if (c->f->fields[i].index)
-			cols[ncols++] = &c->f->fields[i];
+			c->cols[c->ncols++] = &c->f->fields[i];
 	for (size_t i = 0; i < c->f->nfields; i++)
 		if (c->f->fields[i].type == FT_TEXT && !c->f->fields[i].fill &&
 		    !c->f->fields[i].prefill) {
-			cols[ncols++] = &c->f->fields[i];
+			c->cols[c->ncols++] = &c->f->fields[i];
 			break;
 		}
-	for (size_t i = 0; !rc && i < n; i++) {
-		struct record *r;
-		rc = store_rec_get(t, ids[i], &r);
-		if (rc)
-			break;
-		printf("%llu\t%s\tr%u", (unsigned long long)r->id, rec_status_name(r->status), r->revision);
-		for (size_t k = 0; k < ncols; k++)
-			printf("\t%s", rec_val(r, cols[k]->id));
-		printf("\n");
-		rec_free(r);
-	}
-	free(ids);
-	return rc;
+	return store_find_each(t, &c->q, list_one, c);
 }
 
 static int cmd_list(struct cli *c, int argc, char **argv)
@@ -392,7 +388,7 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 		return EXIT_USAGE;
 	if (argc - optind != 1)
 		return usage_error(_("%s needs FORM"), argv[0]);
-	struct list_ctx lc = { NULL, { 0 } };
+	struct list_ctx lc = { .f = NULL };
 	int rc = open_form(c, argv[optind], &lc.f);
 	if (rc)
 		return rc;

@@ -309,23 +309,18 @@ struct export_ctx {
 	struct sbuf *out;
 };
 
+static int export_one(const struct record *r, void *vctx)
+{
+	struct export_ctx *c = vctx;
+	docio_record_csv(c->f, r, 0, c->out);
+	return 0;
+}
+
 static int export_txn(struct store_txn *t, void *vctx)
 {
 	struct export_ctx *c = vctx;
 	struct store_query q = { .form = c->f->id, .status = c->status };
-	uint64_t *ids = NULL;
-	size_t n = 0;
-	int rc = store_find(t, &q, &ids, &n);
-	for (size_t i = 0; !rc && i < n; i++) {
-		struct record *r;
-		rc = store_rec_get(t, ids[i], &r);
-		if (rc)
-			break;
-		docio_record_csv(c->f, r, 0, c->out);
-		rec_free(r);
-	}
-	free(ids);
-	return rc;
+	return store_find_each(t, &q, export_one, c);
 }
 
 int docio_export(struct store *st, const struct form *f, int status, struct sbuf *out)

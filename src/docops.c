@@ -103,7 +103,6 @@ struct record *docops_new(struct app *a, const struct form *f, const struct reco
 struct prev_ctx {
 	const struct form *f;
 	const char *insured;
-	const char *date_field;  /* the form's date index: which opinion is the latest */
 	struct record *latest;
 	/* the master record the copied document names (the applicant), for fresh prefills */
 	const struct form *master;
@@ -111,33 +110,51 @@ struct prev_ctx {
 	struct record *master_rec;
 };
 
+struct latest_ctx {
+	const char *date_field;
+	struct record *latest;
+};
+
+static int keep_latest(const struct record *r, void *vctx)
+{
+	struct latest_ctx *c = vctx;
+	/* ids ascend, so on equal dates the later-made one wins */
+	if (!c->latest || strcmp(rec_val(r, c->date_field), rec_val(c->latest, c->date_field)) >= 0) {
+		rec_free(c->latest);
+		c->latest = rec_dup(r);
+	}
+	return 0;
+}
+
+int docops_latest_txn(struct store_txn *t, const struct form *f, const char *insured,
+		      struct record **out)
+{
+	struct latest_ctx c = { NULL, NULL };
+	struct store_query q = { .form = f->id, .status = -1, .insured = insured };
+	*out = NULL;
+	for (size_t i = 0; i < f->nfields; i++)
+		if (f->fields[i].index && strcmp(f->fields[i].index, "date") == 0)
+			c.date_field = f->fields[i].id;
+	if (!c.date_field || !insured || !*insured)
+		return IKEN_ENOTFOUND;
+	int rc = store_find_each(t, &q, keep_latest, &c);
+	if (!rc && !c.latest)
+		rc = IKEN_ENOTFOUND;
+	if (rc)
+		rec_free(c.latest);
+	else
+		*out = c.latest;
+	return rc;
+}
+
 static int prev_txn(struct store_txn *t, void *vctx)
 {
 	struct prev_ctx *c = vctx;
-	struct store_query q = { .form = c->f->id, .status = -1, .insured = c->insured };
-	uint64_t *ids = NULL;
-	size_t n = 0;
 	rec_free(c->latest);
 	c->latest = NULL;
 	rec_free(c->master_rec);
 	c->master_rec = NULL;
-	int rc = store_find(t, &q, &ids, &n);
-	for (size_t i = 0; !rc && i < n; i++) {
-		struct record *r;
-		rc = store_rec_get(t, ids[i], &r);
-		if (rc)
-			break;
-		/* ids ascend, so on equal dates the later-made one wins */
-		if (!c->latest || strcmp(rec_val(r, c->date_field), rec_val(c->latest, c->date_field)) >= 0) {
-			rec_free(c->latest);
-			c->latest = r;
-		} else {
-			rec_free(r);
-		}
-	}
-	free(ids);
-	if (!rc && !c->latest)
-		rc = IKEN_ENOTFOUND;
+	int rc = docops_latest_txn(t, c->f, c->insured, &c->latest);
 	if (!rc && c->master && c->master->key) {
 		uint64_t id;
 		/* the applicant may have moved or changed insurer since: take the master's values */
@@ -180,11 +197,6 @@ int docops_copy_previous(struct app *a, const char *insured_no, const struct rec
 	if (!f || !insured_no || !*insured_no)
 		return IKEN_ENOTFOUND;
 	struct prev_ctx c = { .f = f, .insured = insured_no };
-	for (size_t i = 0; i < f->nfields; i++)
-		if (f->fields[i].index && strcmp(f->fields[i].index, "date") == 0)
-			c.date_field = f->fields[i].id;
-	if (!c.date_field)
-		return IKEN_ENOTFOUND;
 	master_of(a->fs, f, &c);
 	int rc = store_read(a->st, prev_txn, &c);
 	if (rc) {

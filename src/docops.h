@@ -20,6 +20,11 @@ struct record *docops_new(struct app *a, const struct form *f, const struct reco
 int docops_copy_previous(struct app *a, const char *insured_no, const struct record *user,
 			 struct record **out);
 
+/* Inside a transaction: the latest record of form f (latest date of its date index, then the
+ * highest id) for an insured number; *out is the caller's. IKEN_ENOTFOUND when there is none. */
+int docops_latest_txn(struct store_txn *t, const struct form *f, const char *insured,
+		      struct record **out);
+
 /* Saves r: inserts it when r->id is 0, else updates it if the stored revision is still base_rev.
  * Derived items are recomputed first. On IKEN_ECONFLICT, *current (when current is not NULL)
  * receives the stored record so the user can be shown what changed; the caller frees it. */

@@ -631,6 +631,24 @@ cleanup:
 	return rc;
 }
 
+int store_find_each(struct store_txn *t, const struct store_query *q,
+		    int (*cb)(const struct record *r, void *ctx), void *ctx)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int rc = store_find(t, q, &ids, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct record *r;
+		rc = store_rec_get(t, ids[i], &r);
+		if (!rc) {
+			rc = cb(r, ctx);
+			rec_free(r);
+		}
+	}
+	free(ids);
+	return rc;
+}
+
 int store_count(struct store_txn *t, const char *form, int status, size_t *n)
 {
 	struct sbuf start = { 0 };

@@ -74,6 +74,10 @@ struct store_query {
  * the indexes only. Indexed values are compared on their first 256 bytes. *ids is the caller's
  * (never NULL on success, even when *n is 0). */
 int store_find(struct store_txn *t, const struct store_query *q, uint64_t **ids, size_t *n);
+/* Calls cb with every matching record (ascending id; the record is lent for the call) and stops
+ * when cb returns non-zero, returning that value. */
+int store_find_each(struct store_txn *t, const struct store_query *q,
+		    int (*cb)(const struct record *r, void *ctx), void *ctx);
 /* Number of records of a form with a status (-1: any), from the status index. */
 int store_count(struct store_txn *t, const char *form, int status, size_t *n);
 

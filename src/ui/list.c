@@ -581,35 +581,13 @@ static int applicant_txn(struct store_txn *t, void *vctx)
 	return rc ? rc : store_rec_get(t, id, &c->out);
 }
 
-/* The latest opinion of an applicant: latest date (written), then the highest id. */
+/* The latest opinion of an applicant (docops decides which is the latest). */
 static int latest_txn(struct store_txn *t, void *vctx)
 {
 	struct lookup_ctx *c = vctx;
-	const struct field *ins = widget_index_field(c->f, "insured");
-	const struct field *date = widget_index_field(c->f, "date");
-	struct store_query q = { .form = c->f->id, .status = -1, .insured = c->insured };
-	uint64_t *ids;
-	size_t n;
 	rec_free(c->out);
 	c->out = NULL;
-	if (!ins)
-		return IKEN_ENOTFOUND;
-	int rc = store_find(t, &q, &ids, &n);
-	for (size_t i = 0; !rc && i < n; i++) {
-		struct record *r;
-		if (store_rec_get(t, ids[i], &r))
-			continue;
-		if (!c->out || !date || strcmp(rec_val(r, date->id), rec_val(c->out, date->id)) >= 0) {
-			rec_free(c->out);
-			c->out = r;
-		} else {
-			rec_free(r);
-		}
-	}
-	free(ids);
-	if (!rc && !c->out)
-		rc = IKEN_ENOTFOUND;
-	return rc;
+	return docops_latest_txn(t, c->f, c->insured, &c->out);
 }
 
 static int push_form(struct view *v, const struct form *f, uint64_t id, struct record *init)
