@@ -750,10 +750,10 @@ static void print_errors(const struct form *f, const char *errors)
 				if (f->fields[i].no == no)
 					fld = &f->fields[i];
 			if (fld)
-				printf(ja ? "    項目%d (%s): %s [%s]\n" : "    item %d (%s): %s [%s]\n", no,
+				printf(_("    item %d (%s): %s [%s]\n"), no,
 				       ja ? fld->label : fld->label_en, t2 + 1, t1 + 1);
 			else
-				printf(ja ? "    項目%d: %s [%s]\n" : "    item %d: %s [%s]\n", no, t2 + 1,
+				printf(_("    item %d: %s [%s]\n"), no, t2 + 1,
 				       t1 + 1);
 		}
 		free(line);
@@ -846,7 +846,7 @@ static int describe_envelope(struct app *a, const char *buf, size_t len, struct 
 	int ja = iken_lang_ja(), bad = 0;
 	int rc = envelope_parse(a->tc, buf, len, &h, &csv, &err);
 	if (rc) {
-		sbuf_printf(out, ja ? "封筒を読めません: %s\n" : "cannot read the envelope: %s\n",
+		sbuf_printf(out, _("cannot read the envelope: %s\n"),
 			    err.s ? err.s : iken_strerror(rc));
 		goto cleanup;
 	}
@@ -864,7 +864,7 @@ static int describe_envelope(struct app *a, const char *buf, size_t len, struct 
 		    strcmp(a->fs->forms[i]->env_doc_class, h.doc_class) == 0)
 			f = a->fs->forms[i];
 	if (!f) {
-		sbuf_printf(out, ja ? "文書種別 %s の様式がありません\n" : "no form for document class %s\n",
+		sbuf_printf(out, _("no form for document class %s\n"),
 			    h.doc_class ? h.doc_class : "");
 		rc = IKEN_EDATA;
 		goto cleanup;
@@ -876,15 +876,14 @@ static int describe_envelope(struct app *a, const char *buf, size_t len, struct 
 	struct describe_row dr = { NULL, 0 };
 	csvrec_parse(csv.s ? csv.s : "", csv.len, describe_on_row, &dr, NULL);
 	if (dr.ncols != f->nfields) {
-		sbuf_printf(out, ja ? "列の数が %zu です (様式 %s は %zu 項目)\n" :
-				      "the record has %zu columns (form %s has %zu items)\n",
+		sbuf_printf(out, _("the record has %zu columns (form %s has %zu items)\n"),
 			    dr.ncols, f->id, f->nfields);
 		bad = 1;
 	}
 	rc = docio_parse(f, file.s, file.len, &rows, &err);
 	sbuf_free(&file);
 	if (rc || rows.n != 1) {
-		sbuf_printf(out, ja ? "CSV を読めません: %s\n" : "cannot read the CSV: %s\n",
+		sbuf_printf(out, _("cannot read the CSV: %s\n"),
 			    err.s ? err.s : "");
 		rc = IKEN_EDATA;
 		goto cleanup;
@@ -898,7 +897,7 @@ static int describe_envelope(struct app *a, const char *buf, size_t len, struct 
 	iken_ymd(iken_now(), today);
 	check_record(a->fs, f, rows.recs[0], CHECK_SEND, today, &ps);
 	for (size_t i = 0; i < ps.n; i++) {
-		sbuf_puts(out, ja ? "問題: " : "problem: ");
+		sbuf_puts(out, _("problem: "));
 		docio_problem_line(&ps.v[i], out);
 		sbuf_putc(out, '\n');
 	}

@@ -4,6 +4,7 @@
 #include "envelope.h"
 #include "errcode.h"
 #include "outbox.h"
+#include "i18n.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -716,7 +717,6 @@ static void handle_claimed(struct app *a, const struct term_conf *tcf, const cha
 {
 	char *buf = NULL, *big = NULL;
 	size_t len = 0;
-	int ja = iken_lang_ja();
 	struct import_ctx c = { 0 };
 	c.a = a;
 	c.tcf = tcf;
@@ -733,8 +733,7 @@ static void handle_claimed(struct app *a, const struct term_conf *tcf, const cha
 		big = dupf("file larger than %d bytes", ENVELOPE_MAX_FILE);
 		c.preset = big;
 	} else if (rc) {
-		sbuf_printf(report, ja ? "%s: 読めません: %s (次回もう一度読みます)\n" :
-					 "%s: cannot read: %s (tried again next time)\n",
+		sbuf_printf(report, _("%s: cannot read: %s (tried again next time)\n"),
 			    cd->name, iken_strerror(rc));
 		goto back;
 	} else {
@@ -744,14 +743,12 @@ static void handle_claimed(struct app *a, const struct term_conf *tcf, const cha
 	c.len = len;
 	rc = store_write(a->st, import_txn, &c);
 	if (rc) {
-		sbuf_printf(report, ja ? "%s: 記録できません: %s (次回もう一度読みます)\n" :
-					 "%s: cannot be recorded: %s (tried again next time)\n",
+		sbuf_printf(report, _("%s: cannot be recorded: %s (tried again next time)\n"),
 			    cd->name, iken_strerror(rc));
 		goto back;
 	}
 	if (c.dest == DEST_BACK) {
-		sbuf_printf(report, ja ? "%s: ファイルが途中で終わっています (%u 回目); 残りを待ちます\n" :
-					 "%s: the file ends too early (look %u); waiting for the rest\n",
+		sbuf_printf(report, _("%s: the file ends too early (look %u); waiting for the rest\n"),
 			    cd->name, c.looks);
 		goto back;
 	}
@@ -771,8 +768,7 @@ static void handle_claimed(struct app *a, const struct term_conf *tcf, const cha
 	}
 	if (mrc) {
 		/* recorded: the next pass finds it recorded and only moves it */
-		sbuf_printf(report, ja ? "%s: %s に移せません: %s (次回もう一度移します)\n" :
-					 "%s: cannot move to %s: %s (tried again next time)\n",
+		sbuf_printf(report, _("%s: cannot move to %s: %s (tried again next time)\n"),
 			    cd->name, dest_dir, iken_strerror(mrc));
 		int brc = put_back(claim_path, tcf->res, cd->name);
 		if (brc)
@@ -785,7 +781,7 @@ static void handle_claimed(struct app *a, const struct term_conf *tcf, const cha
 		/* counted by the pass that recorded it */
 	} else if (c.quarantine) {
 		ps->quarantined++;
-		sbuf_printf(report, ja ? "%s: 隔離しました: %s\n" : "%s: quarantined: %s\n", cd->name,
+		sbuf_printf(report, _("%s: quarantined: %s\n"), cd->name,
 			    c.quarantine);
 	} else {
 		ps->imported++;
@@ -880,8 +876,7 @@ int inbox_poll(struct app *a, struct poll_stats *ps, struct sbuf *report)
 	size_t n = 0;
 	rc = list_dir(tcf.res, &names, &n);
 	if (rc) {
-		sbuf_printf(report, iken_lang_ja() ? "結果フォルダ %s を読めません: %s\n" :
-						     "cannot read the result folder %s: %s\n",
+		sbuf_printf(report, _("cannot read the result folder %s: %s\n"),
 			    tcf.res, iken_strerror(rc));
 		term_conf_clear(&tcf);
 		return rc;

@@ -285,8 +285,7 @@ static int make_file_id(struct store_txn *t, const char *clinic, time_t now, str
 
 static void no_key_message(struct sbuf *report, uint64_t id)
 {
-	sbuf_printf(report, iken_lang_ja() ? "%llu: 設定により意見書には電子署名が必要です (署名鍵がありません)\n" :
-					     "%llu: the settings require a signature on opinions, and no signing key is loaded\n",
+	sbuf_printf(report, _("%llu: the settings require a signature on opinions, and no signing key is loaded\n"),
 		    (unsigned long long)id);
 }
 
@@ -296,7 +295,6 @@ static int sign_opinion(struct app *a, const struct record *r, time_t now, struc
 			struct sbuf *report)
 {
 	struct sbuf subject = { 0 }, err = { 0 }, signed_xml = { 0 };
-	int ja = iken_lang_ja();
 	int rc = 0;
 	if (!a->sign_key) {
 		no_key_message(report, r->id);
@@ -307,7 +305,7 @@ static int sign_opinion(struct app *a, const struct record *r, time_t now, struc
 		rc = sign_envelope(xml->s, xml->len, terminal_data_element(a->tc), a->sign_key, now,
 				   &signed_xml, &err);
 	if (rc) {
-		sbuf_printf(report, ja ? "%llu: 署名できません: %s\n" : "%llu: cannot sign: %s\n",
+		sbuf_printf(report, _("%llu: cannot sign: %s\n"),
 			    (unsigned long long)r->id, err.s ? err.s : sign_strerror(rc));
 		rc = sign_errclass(rc);
 	} else {
@@ -325,8 +323,7 @@ static int has_key_source(const struct record *user, struct sbuf *report)
 {
 	if (*rec_val(user, "pkcs11_module") || *rec_val(user, "pkcs12_file"))
 		return 1;
-	sbuf_puts(report, iken_lang_ja() ? "利用者の設定に PKCS#11 モジュールも PKCS#12 ファイルもありません\n" :
-					   "the user has neither a PKCS#11 module nor a PKCS#12 file\n");
+	sbuf_puts(report, _("the user has neither a PKCS#11 module nor a PKCS#12 file\n"));
 	return 0;
 }
 
@@ -359,10 +356,9 @@ int outbox_load_key(struct app *a, const struct record *user, const char *pin_fi
 {
 	char pin[256];
 	struct sbuf subject = { 0 };
-	int ja = iken_lang_ja();
 	if (!has_key_source(user, report))
 		return IKEN_EPERM;
-	int rc = sign_read_pin(pin_file, ja ? "HPKIカードのPIN: " : "PIN of the HPKI card: ", pin,
+	int rc = sign_read_pin(pin_file, _("PIN of the HPKI card: "), pin,
 			       sizeof(pin));
 	if (!rc)
 		rc = outbox_load_key_pin(a, user, pin, &subject, report);
@@ -370,7 +366,7 @@ int outbox_load_key(struct app *a, const struct record *user, const char *pin_fi
 		sbuf_printf(report, "%s\n", sign_strerror(rc));
 	OPENSSL_cleanse(pin, sizeof(pin));
 	if (!rc && confirm)
-		sbuf_printf(report, ja ? "署名者: %s\n" : "signer: %s\n", subject.s ? subject.s : "");
+		sbuf_printf(report, _("signer: %s\n"), subject.s ? subject.s : "");
 	sbuf_free(&subject);
 	return rc;
 }
@@ -384,7 +380,6 @@ static int prep_txn(struct store_txn *t, void *vctx)
 	struct app *a = c->a;
 	struct problems ps = { 0 };
 	struct sbuf fid = { 0 };
-	int ja = iken_lang_ja();
 	send_reset(c);
 	int rc = store_rec_get(t, c->doc_id, &c->r);
 	if (rc)
@@ -392,15 +387,13 @@ static int prep_txn(struct store_txn *t, void *vctx)
 	struct record *r = c->r;
 	const struct form *f = formset_get(a->fs, r->form);
 	if (!f || f->kind != FORM_DOCUMENT) {
-		sbuf_printf(&c->msg, ja ? "%llu: 送信できる文書ではありません\n" :
-					  "%llu: not a document that can be sent\n",
+		sbuf_printf(&c->msg, _("%llu: not a document that can be sent\n"),
 			    (unsigned long long)r->id);
 		rc = IKEN_ESTATE;
 		goto cleanup;
 	}
 	if (r->status != ST_DRAFT && r->status != ST_FINAL && r->status != ST_REJECTED) {
-		sbuf_printf(&c->msg, ja ? "%llu: 既に送信待ちまたは送信済みです (%s)\n" :
-					  "%llu: already queued or sent (%s)\n",
+		sbuf_printf(&c->msg, _("%llu: already queued or sent (%s)\n"),
 			    (unsigned long long)r->id, rec_status_name(r->status));
 		rc = IKEN_ESTATE;
 		goto cleanup;
@@ -409,8 +402,7 @@ static int prep_txn(struct store_txn *t, void *vctx)
 	if (r->status != ST_FINAL) {
 		/* Finalizing an opinion is the doctor's right. */
 		if (strcmp(f->id, "ikensho") == 0 && !is_doctor(c->user)) {
-			sbuf_printf(&c->msg, ja ? "%llu: 意見書の確定は医師だけができます\n" :
-						  "%llu: only a doctor can finalize an opinion\n",
+			sbuf_printf(&c->msg, _("%llu: only a doctor can finalize an opinion\n"),
 				    (unsigned long long)r->id);
 			rc = IKEN_EPERM;
 			goto cleanup;
@@ -421,24 +413,21 @@ static int prep_txn(struct store_txn *t, void *vctx)
 	derive_record(a->fs, f, r, 1);
 	check_record(a->fs, f, r, CHECK_STORED, today, &ps);
 	if (ps.nerrors) {
-		sbuf_printf(&c->msg, ja ? "%llu: 誤りがあるため確定できません:\n" :
-					  "%llu: cannot be finalized, it has errors:\n",
+		sbuf_printf(&c->msg, _("%llu: cannot be finalized, it has errors:\n"),
 			    (unsigned long long)r->id);
 		report_problems(&c->msg, r->id, &ps);
 		rc = IKEN_EDATA;
 		goto cleanup;
 	}
 	if (!*c->tcf.clinic_code) {
-		sbuf_puts(&c->msg, ja ? "設定に医療機関コードがありません (iken import settings)\n" :
-					"the settings have no clinic code (iken import settings)\n");
+		sbuf_puts(&c->msg, _("the settings have no clinic code (iken import settings)\n"));
 		rc = IKEN_EDATA;
 		goto cleanup;
 	}
 	if (strcmp(f->id, "seikyu") == 0) {
 		c->pair = find_pair(t, r);
 		if (!c->pair) {
-			sbuf_printf(&c->msg, ja ? "%llu: 同じ申請者・記入日の意見書が送信されていません\n" :
-						  "%llu: no opinion of the same applicant and written date has been sent\n",
+			sbuf_printf(&c->msg, _("%llu: no opinion of the same applicant and written date has been sent\n"),
 				    (unsigned long long)r->id);
 			rc = IKEN_EDATA;
 			goto cleanup;
@@ -487,15 +476,13 @@ static int commit_txn(struct store_txn *t, void *vctx)
 	struct sbuf name = { 0 };
 	char *pair = NULL;
 	char sha[65];
-	int ja = iken_lang_ja();
 	int rc = 0;
 	sbuf_reset(&c->msg);
 	if (c->pair) {
 		/* the opinion attempt the envelope names must still be the one it goes with */
 		pair = find_pair(t, r);
 		if (!pair || strcmp(pair, c->pair) != 0) {
-			sbuf_printf(&c->msg, ja ? "%llu: 準備中に意見書の送信状況が変わりました。もう一度送信してください\n" :
-						  "%llu: its opinion's send attempt changed meanwhile; send it again\n",
+			sbuf_printf(&c->msg, _("%llu: its opinion's send attempt changed meanwhile; send it again\n"),
 				    (unsigned long long)r->id);
 			rc = IKEN_ECONFLICT;
 			goto cleanup;
@@ -521,8 +508,7 @@ static int commit_txn(struct store_txn *t, void *vctx)
 	r->status = ST_QUEUED;
 	rc = store_rec_update(t, r, c->base, a->user);
 	if (rc == IKEN_ECONFLICT)
-		sbuf_printf(&c->msg, ja ? "%llu: 準備中に文書が変更されました。もう一度送信してください\n" :
-					  "%llu: the document changed while it was being prepared; send it again\n",
+		sbuf_printf(&c->msg, _("%llu: the document changed while it was being prepared; send it again\n"),
 			    (unsigned long long)r->id);
 	if (rc)
 		goto cleanup;
@@ -609,10 +595,9 @@ static int order_txn(struct store_txn *t, void *vctx)
 int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sbuf *report)
 {
 	struct record *user = NULL;
-	int ja = iken_lang_ja();
 	int rc = app_current_user(a, &user);
 	if (rc) {
-		sbuf_printf(report, ja ? "利用者 %s は登録されていません\n" : "user %s is not registered in iken\n",
+		sbuf_printf(report, _("user %s is not registered in iken\n"),
 			    a->user);
 		return IKEN_EPERM;
 	}
@@ -622,7 +607,7 @@ int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sb
 	c.user = user;
 	rc = app_term_conf(a, &c.tcf);
 	if (rc) {
-		sbuf_printf(report, ja ? "設定を読めません: %s\n" : "the settings cannot be read: %s\n",
+		sbuf_printf(report, _("the settings cannot be read: %s\n"),
 			    iken_strerror(rc));
 		rec_free(user);
 		return rc;
@@ -643,11 +628,11 @@ int outbox_send(struct app *a, const uint64_t *ids, size_t n, int all, struct sb
 		size_t before = report->len;
 		int r1 = send_one(&c, report);
 		if (r1 == IKEN_ENOTFOUND)
-			sbuf_printf(report, ja ? "%llu: そのような文書はありません\n" : "%llu: no such document\n",
+			sbuf_printf(report, _("%llu: no such document\n"),
 				    (unsigned long long)c.doc_id);
 		else if (r1 == 0) {
 			queued++;
-			sbuf_printf(report, ja ? "%llu: 送信待ちに入れました (%s)\n" : "%llu: queued as %s\n",
+			sbuf_printf(report, _("%llu: queued as %s\n"),
 				    (unsigned long long)c.doc_id, c.file_id);
 		} else if (report->len == before)
 			sbuf_printf(report, "%llu: %s\n", (unsigned long long)c.doc_id, iken_strerror(r1));
@@ -767,7 +752,6 @@ static int pair_pending(struct store_txn *t, const struct q_entry *e, char **why
 			int64_t *op_next_try)
 {
 	struct q_entry op;
-	int ja = iken_lang_ja();
 	struct sbuf b = { 0 };
 	*why = NULL;
 	*op_next_try = 0;
@@ -775,8 +759,7 @@ static int pair_pending(struct store_txn *t, const struct q_entry *e, char **why
 		return 0;
 	int rc = outbox_get(t, e->pair, &op);
 	if (rc == IKEN_ENOTFOUND) {
-		sbuf_printf(&b, ja ? "意見書の送信 %s が見つかりません。この請求書を取り消し、意見書の後で送り直してください" :
-				     "the opinion's attempt %s is not in the queue; cancel this invoice and send it again after its opinion",
+		sbuf_printf(&b, _("the opinion's attempt %s is not in the queue; cancel this invoice and send it again after its opinion"),
 			    e->pair);
 		*why = sbuf_take(&b);
 		return 1;
@@ -790,12 +773,10 @@ static int pair_pending(struct store_txn *t, const struct q_entry *e, char **why
 		*op_next_try = op.next_try;
 	} else if (op.state == Q_CANCELLED || op.state == Q_REJECTED) {
 		if (op.state == Q_CANCELLED)
-			sbuf_printf(&b, ja ? "意見書の送信 %s が取り消されました。この請求書を取り消し、意見書の後で送り直してください" :
-					     "the opinion's attempt %s was cancelled; cancel this invoice and send it again after its opinion",
+			sbuf_printf(&b, _("the opinion's attempt %s was cancelled; cancel this invoice and send it again after its opinion"),
 				    e->pair);
 		else
-			sbuf_printf(&b, ja ? "意見書の送信 %s が差し戻されました。この請求書を取り消し、意見書の後で送り直してください" :
-					     "the opinion's attempt %s was rejected; cancel this invoice and send it again after its opinion",
+			sbuf_printf(&b, _("the opinion's attempt %s was rejected; cancel this invoice and send it again after its opinion"),
 				    e->pair);
 		*why = sbuf_take(&b);
 	}
@@ -1029,22 +1010,20 @@ static int rename_state(const char *tmp, const char *fin)
 static void report_failed(struct sbuf *report, const char *file_name, const char *err)
 {
 	sbuf_printf(report,
-		    iken_lang_ja() ? "%s を置けませんでした: %s (再試行します)\n" :
-				     "%s could not be published: %s (will retry)\n",
+		    _("%s could not be published: %s (will retry)\n"),
 		    file_name, err);
 }
 
 /* Our claim went to another publisher (ours outlived the lease): its files are its own now. */
 static void report_taken_over(struct sbuf *report, const char *file_name)
 {
-	sbuf_printf(report, iken_lang_ja() ? "%s は別の処理に引き継がれました\n" :
-					     "%s was taken over by another publisher\n",
+	sbuf_printf(report, _("%s was taken over by another publisher\n"),
 		    file_name);
 }
 
 static void report_published(struct sbuf *report, const char *file_name)
 {
-	sbuf_printf(report, iken_lang_ja() ? "%s を送信フォルダに置きました\n" : "%s published\n",
+	sbuf_printf(report, _("%s published\n"),
 		    file_name);
 }
 
@@ -1111,8 +1090,7 @@ static int publish_claimed(struct app *a, const struct term_conf *tcf, const str
 		report_published(report, e->file_name);
 	} else if (rc) {
 		/* Left "publishing" under our claim; recovered after the lease. */
-		sbuf_printf(report, iken_lang_ja() ? "%s を置きましたが記録できません: %s\n" :
-						     "%s published, but this could not be recorded: %s\n",
+		sbuf_printf(report, _("%s published, but this could not be recorded: %s\n"),
 			    e->file_name, iken_strerror(rc));
 	}
 	q_entry_clear(&tc.e);
@@ -1157,7 +1135,6 @@ static int finish_publishing(struct app *a, const struct term_conf *tcf, const s
 			     struct due_ctx *due, struct sbuf *report)
 {
 	const char *tmp = e->tmp_path, *fin = e->final_path;
-	int ja = iken_lang_ja();
 	int ok = 0, rc = 0, sync_rc;
 	int where = rename_state(tmp, fin);
 	if (where == R_NOT_RENAMED) {
@@ -1172,8 +1149,7 @@ static int finish_publishing(struct app *a, const struct term_conf *tcf, const s
 			rc = transition(a, tcf, e->file_id, T_RELEASE, tmp, NULL, &ok);
 			if (ok) {
 				unlink(tmp);
-				sbuf_printf(report, ja ? "%s: 送信フォルダの設定が変わったため、新しいフォルダ %s に置き直します\n" :
-							 "%s: the request folder was changed in the settings; it will be published in %s\n",
+				sbuf_printf(report, _("%s: the request folder was changed in the settings; it will be published in %s\n"),
 					    e->file_name, tcf->req);
 				if (due->force || e->next_try <= due->now)
 					add_due(due, e->file_id, *e->pair != '\0');
@@ -1201,8 +1177,7 @@ static int finish_publishing(struct app *a, const struct term_conf *tcf, const s
 		free(dir);
 	}
 	if (where == R_UNKNOWN) {
-		sbuf_printf(report, ja ? "%s: 送信フォルダに届かないため、中断された送信の確認を後で行います\n" :
-					 "%s: the request folder cannot be reached; the interrupted publication will be checked later\n",
+		sbuf_printf(report, _("%s: the request folder cannot be reached; the interrupted publication will be checked later\n"),
 			    e->file_name);
 		return transition(a, tcf, e->file_id, T_ABANDON, tmp, NULL, &ok);
 	}
@@ -1211,8 +1186,7 @@ static int finish_publishing(struct app *a, const struct term_conf *tcf, const s
 		struct stat st;
 		if (stat(tmp, &st) == 0)
 			unlink(tmp); /* renamed by a copy: the final file has it */
-		sbuf_printf(report, ja ? "%s: 中断された送信を完了しました\n" :
-					 "%s: finished an interrupted publication\n",
+		sbuf_printf(report, _("%s: finished an interrupted publication\n"),
 			    e->file_name);
 	}
 	return rc;
@@ -1232,8 +1206,7 @@ static int recover(struct app *a, const struct term_conf *tcf, const struct q_en
 	if (seen->state == Q_PUBLISHING && *seen->tmp_path) {
 		/* the folder unreachable: nothing to decide, leave the claim as it is */
 		if (rename_state(seen->tmp_path, seen->final_path) == R_UNKNOWN) {
-			sbuf_printf(report, iken_lang_ja() ? "%s: 送信フォルダに届かないため、中断された送信の確認を後で行います\n" :
-							     "%s: the request folder cannot be reached; the interrupted publication will be checked later\n",
+			sbuf_printf(report, _("%s: the request folder cannot be reached; the interrupted publication will be checked later\n"),
 				    seen->file_name);
 			return 0;
 		}
@@ -1284,12 +1257,10 @@ static int publish_one(struct app *a, const struct term_conf *tcf, const char *f
 	int ok, pub = 0;
 	int rc = transition_full(a, tcf, file_id, T_CLAIM, NULL, NULL, NULL, &ok, &tc);
 	if (!rc && !ok && tc.blocked) {
-		sbuf_printf(report, iken_lang_ja() ? "%s は送信待ちのままです: %s\n" :
-						     "%s stays queued: %s\n",
+		sbuf_printf(report, _("%s stays queued: %s\n"),
 			    tc.e.file_name, tc.e.last_error);
 	} else if (!rc && !ok && tc.wait) {
-		sbuf_printf(report, iken_lang_ja() ? "%s は意見書 %s が送信フォルダに置かれるのを待ちます\n" :
-						     "%s waits for its opinion %s to be published\n",
+		sbuf_printf(report, _("%s waits for its opinion %s to be published\n"),
 			    tc.e.file_name, tc.e.pair);
 	} else if (!rc && ok) {
 		/* a dot-file an earlier attempt of this entry could not remove */
@@ -1313,7 +1284,7 @@ int outbox_publish_due(struct app *a, int force, size_t *published, struct sbuf 
 	*published = 0;
 	int rc = app_term_conf(a, &tcf), worst = 0;
 	if (rc) {
-		sbuf_printf(report, iken_lang_ja() ? "設定を読めません: %s\n" : "the settings cannot be read: %s\n",
+		sbuf_printf(report, _("the settings cannot be read: %s\n"),
 			    iken_strerror(rc));
 		return rc;
 	}
@@ -1419,29 +1390,25 @@ cleanup:
 int outbox_cancel(struct app *a, uint64_t doc_id, struct sbuf *report)
 {
 	struct cancel_ctx c = { a, doc_id, NULL, 0, 0, 0, 0 };
-	int ja = iken_lang_ja();
 	int rc = outbox_scan(a, doc_id, cancel_find, &c);
 	if (!rc && !c.found)
 		rc = IKEN_ENOTFOUND;
 	if (!rc)
 		rc = store_write(a->st, cancel_txn, &c);
 	if (rc == IKEN_ESTATE && c.invoice && c.invoice_sent)
-		sbuf_printf(report, ja ? "%llu: 一緒に送る請求書 %llu が既に送信フォルダに置かれたため、意見書は取り消せません\n" :
-				      "%llu: its invoice %llu has already been published; the opinion cannot be cancelled\n",
+		sbuf_printf(report, _("%llu: its invoice %llu has already been published; the opinion cannot be cancelled\n"),
 			    (unsigned long long)doc_id, (unsigned long long)c.invoice);
 	else if (rc == IKEN_ESTATE && c.invoice)
-		sbuf_printf(report, ja ? "%llu: 一緒に送る請求書 %llu が送信待ちのため取り消せません。先に請求書を取り消してください\n" :
-				      "%llu: its invoice %llu is queued to go with it; cancel the invoice first\n",
+		sbuf_printf(report, _("%llu: its invoice %llu is queued to go with it; cancel the invoice first\n"),
 			    (unsigned long long)doc_id, (unsigned long long)c.invoice);
 	else if (rc == IKEN_ESTATE)
-		sbuf_printf(report, ja ? "%llu: 既に送信フォルダに置かれたため取り消せません\n" :
-				      "%llu: already published; it can no longer be cancelled\n",
+		sbuf_printf(report, _("%llu: already published; it can no longer be cancelled\n"),
 			    (unsigned long long)doc_id);
 	else if (rc == IKEN_ENOTFOUND)
-		sbuf_printf(report, ja ? "%llu: 送信待ちではありません\n" : "%llu: not in the send queue\n",
+		sbuf_printf(report, _("%llu: not in the send queue\n"),
 			    (unsigned long long)doc_id);
 	else if (!rc)
-		sbuf_printf(report, ja ? "%llu: 送信を取り消しました (%s)\n" : "%llu: cancelled %s\n",
+		sbuf_printf(report, _("%llu: cancelled %s\n"),
 			    (unsigned long long)doc_id, c.file_id);
 	free(c.file_id);
 	return rc;

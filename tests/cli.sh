@@ -54,7 +54,7 @@ has "$TMP/out" "18 records imported, 2 skipped" "--skip-invalid count"
 exit_is 1 "check reports problems" iken check ikensho "$TMP/bad.csv"
 has "$TMP/out" "20 records checked, 2 with errors" "check summary"
 exit_is 0 "check of a valid file" iken check ikensho "$TMP/op.csv"
-LANG=ja_JP.UTF-8 LC_ALL=C.UTF-8 LANGUAGE=ja iken check ikensho "$TMP/bad.csv" >"$TMP/out" 2>"$TMP/err"
+(LANG=ja_JP.UTF-8 LC_ALL=ja_JP.UTF-8 iken check ikensho "$TMP/bad.csv") >"$TMP/out" 2>"$TMP/err"
 has "$TMP/err" "^line 4: 項目19 (性別): " "Japanese messages when the language is Japanese"
 
 # --- bad files: clear messages, nothing lost ---

@@ -22,6 +22,17 @@ ok() { # ok CONDITION-EXIT-STATUS "description"
 	fi
 }
 
+# have_ja_locale: ja_JP.UTF-8 is installed (gettext needs it for the Japanese messages;
+# it ignores LANGUAGE=ja under the C locale)
+have_ja_locale() { [ "$(LC_ALL=ja_JP.UTF-8 locale charmap 2>/dev/null)" = UTF-8 ]; }
+# skip_ja N: N tests skipped because ja_JP.UTF-8 is missing
+skip_ja() {
+	_sj=0
+	while [ $_sj -lt "$1" ]; do
+		tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP no ja_JP.UTF-8 locale"; _sj=$((_sj + 1))
+	done
+}
+
 # run_ok "description" command... : the command must exit 0
 run_ok() {
 	d=$1; shift

@@ -164,8 +164,12 @@ iken send "$op" "$inv" >"$TMP/out" 2>&1
 has "$TMP/out" "waits for its opinion" "pair: the invoice waits for its opinion"
 exit_is 1 "pair: cancelling the opinion is refused" iken cancel "$op"
 has "$TMP/err" "cancel the invoice first" "pair: the refusal says why"
-LANGUAGE=ja iken cancel "$op" >"$TMP/out" 2>&1
-has "$TMP/out" "先に請求書を取り消してください" "pair: and in Japanese"
+if have_ja_locale; then
+	(LANG=ja_JP.UTF-8 LC_ALL=ja_JP.UTF-8 iken cancel "$op") >"$TMP/out" 2>&1
+	has "$TMP/out" "先に請求書を取り消してください" "pair: and in Japanese"
+else
+	skip_ja 1
+fi
 mkdir "$REQ"
 run_ok "pair: poll --force" iken poll --force
 [ "$(state_of "$op")" = published ] && [ "$(state_of "$inv")" = published ]; ok $? "pair: both published"

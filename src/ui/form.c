@@ -18,6 +18,7 @@
 #include "docops.h"
 #include "errcode.h"
 #include "wareki.h"
+#include "i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -315,7 +316,7 @@ static size_t list_outside(struct fv *fv)
 		struct sbuf bad = { 0 };
 		if (charset_outside(rec_val(fv->rec, fld->id), &bad)) {
 			struct sbuf t = { 0 };
-			sbuf_printf(&t, UI_T(fv->ui, "項目%d %s: %s", "item %d %s: %s"), fld->no, lab(fv, fld), bad.s);
+			sbuf_printf(&t, _("item %d %s: %s"), fld->no, lab(fv, fld), bad.s);
 			panel_add(fv, fld, 0, sbuf_take(&t));
 		}
 		sbuf_free(&bad);
@@ -338,7 +339,7 @@ static void list_changes(struct fv *fv, const struct record *before, const struc
 		struct sbuf a = { 0 }, b = { 0 }, t = { 0 };
 		field_display(fld, rec_val(before, fld->id), fv->ui->ja, &a);
 		field_display(fld, rec_val(now, fld->id), fv->ui->ja, &b);
-		sbuf_printf(&t, UI_T(fv->ui, "項目%d %s: 「%s」→「%s」", "item %d %s: \"%s\" -> \"%s\""),
+		sbuf_printf(&t, _("item %d %s: \"%s\" -> \"%s\""),
 			    fld->no, lab(fv, fld), a.s ? a.s : "", b.s ? b.s : "");
 		panel_add(fv, fld, 1, sbuf_take(&t));
 		sbuf_free(&a);
@@ -486,10 +487,10 @@ static void explain(const struct fv *fv, const struct rule *ru, struct sbuf *out
 		field_display(b, rec_val(r, b->id), ui->ja, &x);
 		field_display(at, rec_val(r, at->id), ui->ja, &y);
 		if (*have)
-			sbuf_printf(out, UI_T(ui, "%s %s から %s %s まで 満%s歳", "%s %s to %s %s: %s years"),
+			sbuf_printf(out, _("%s %s to %s %s: %s years"),
 				    lab(fv, b), x.s ? x.s : "", lab(fv, at), y.s ? y.s : "", have);
 		else
-			sbuf_printf(out, UI_T(ui, "%sと%sから計算されます", "computed from %s and %s"), lab(fv, b),
+			sbuf_printf(out, _("computed from %s and %s"), lab(fv, b),
 				    lab(fv, at));
 		sbuf_free(&x);
 		sbuf_free(&y);
@@ -497,14 +498,14 @@ static void explain(const struct fv *fv, const struct rule *ru, struct sbuf *out
 	}
 	case RULE_DERIVE_ANY_SET:
 		for (size_t i = 0; i < ru->nrefs; i++)
-			sbuf_printf(out, "%s%s", i ? UI_T(ui, "・", ", ") : "", lab(fv, ru->refs[i].field));
-		sbuf_printf(out, UI_T(ui, " のいずれかにチェックがあれば1 → %s", ": 1 when any is checked -> %s"), have);
+			sbuf_printf(out, "%s%s", i ? _(", ") : "", lab(fv, ru->refs[i].field));
+		sbuf_printf(out, _(": 1 when any is checked -> %s"), have);
 		break;
 	case RULE_DERIVE_SUM:
 		explain_sum(fv, ru->refs, ru->nrefs, out);
 		sbuf_puts(out, " = ");
 		yen_text(have, out);
-		sbuf_puts(out, UI_T(ui, "円", " yen"));
+		sbuf_puts(out, _(" yen"));
 		break;
 	case RULE_DERIVE_FEE: {
 		const char *date = rec_val(r, ru->field2->id), *cat = rec_val(r, ru->field3->id);
@@ -513,15 +514,15 @@ static void explain(const struct fv *fv, const struct rule *ru, struct sbuf *out
 		file = file ? file + 1 : ft && ft->path ? ft->path : "fees.xml";
 		const struct code *c = ru->field3->codes ? codelist_find(ru->field3->codes, cat) : NULL;
 		if (!p)
-			sbuf_printf(out, UI_T(ui, "%sに有効な料金表がありません (%s)", "no fee period valid on %s (%s)"),
+			sbuf_printf(out, _("no fee period valid on %s (%s)"),
 				    lab(fv, ru->field2), file);
 		else if (!c)
-			sbuf_printf(out, UI_T(ui, "%sを選ぶと料金表 (%s) から入ります", "choose the %s: taken from the fee table (%s)"),
+			sbuf_printf(out, _("choose the %s: taken from the fee table (%s)"),
 				    lab(fv, ru->field3), file);
 		else {
 			sbuf_printf(out, "%s ", ui->ja || !c->label_en ? c->label : c->label_en);
 			yen_text(have, out);
-			sbuf_printf(out, UI_T(ui, "円 (%s, %.4s-%.2s-%.2sから)", " yen (%s, from %.4s-%.2s-%.2s)"), file,
+			sbuf_printf(out, _(" yen (%s, from %.4s-%.2s-%.2s)"), file,
 				    p->valid_from, p->valid_from + 4, p->valid_from + 6);
 		}
 		break;
@@ -529,7 +530,7 @@ static void explain(const struct fv *fv, const struct rule *ru, struct sbuf *out
 	case RULE_DERIVE_TAX: {
 		const struct fee_period *p = fee_period_on(ft, rec_val(r, ru->field2->id));
 		if (!p) {
-			sbuf_printf(out, UI_T(ui, "%sに有効な料金表がありません", "no fee period valid on the %s"),
+			sbuf_printf(out, _("no fee period valid on the %s"),
 				    lab(fv, ru->field2));
 			break;
 		}
@@ -541,7 +542,7 @@ static void explain(const struct fv *fv, const struct rule *ru, struct sbuf *out
 		}
 		sbuf_printf(out, ") × %d%%) = ", p->tax_percent);
 		yen_text(have, out);
-		sbuf_puts(out, UI_T(ui, "円", " yen"));
+		sbuf_puts(out, _(" yen"));
 		break;
 	}
 	default:
@@ -556,10 +557,10 @@ static void help_text(const struct fv *fv, struct sbuf *out)
 	struct ui *ui = fv->ui;
 	const struct field *fld = cur_field(fv);
 	const struct rule *ru = derive_rule(fv->f, fld);
-	sbuf_printf(out, UI_T(ui, "項目%d %s: ", "item %d %s: "), fld->no, lab(fv, fld));
+	sbuf_printf(out, _("item %d %s: "), fld->no, lab(fv, fld));
 	if (ru) {
 		explain(fv, ru, out);
-		sbuf_puts(out, UI_T(ui, " (自動計算)  ", " (computed)  "));
+		sbuf_puts(out, _(" (computed)  "));
 	}
 	const char *h = ui->ja || !fld->help_en ? fld->help : fld->help_en;
 	if (h && *h)
@@ -568,19 +569,19 @@ static void help_text(const struct fv *fv, struct sbuf *out)
 		return;
 	switch (fld->type) {
 	case FT_DATE:
-		sbuf_puts(out, UI_T(ui, "[和暦可: R8.4.1 8.4.1 令和8年4月1日 S20.1.1]", "[R8.4.1, 8.4.1, 令和8年4月1日, S20.1.1, 20260401]"));
+		sbuf_puts(out, _("[R8.4.1, 8.4.1, 令和8年4月1日, S20.1.1, 20260401]"));
 		break;
 	case FT_PDATE:
-		sbuf_puts(out, UI_T(ui, "[R8.4.1 令和8年4月 2026 不詳]", "[R8.4.1, 令和8年4月, 2026, 不詳]"));
+		sbuf_puts(out, _("[R8.4.1, 令和8年4月, 2026, 不詳]"));
 		break;
 	case FT_CODE:
-		sbuf_puts(out, UI_T(ui, "[数字で選択 0:取消]", "[a digit chooses, 0 clears]"));
+		sbuf_puts(out, _("[a digit chooses, 0 clears]"));
 		break;
 	case FT_BITS:
-		sbuf_puts(out, UI_T(ui, "[←→:移動 スペース:切替]", "[Left/Right: move, Space: check]"));
+		sbuf_puts(out, _("[Left/Right: move, Space: check]"));
 		break;
 	case FT_TEXTAREA:
-		sbuf_puts(out, UI_T(ui, "[Ctrl-J:改行 ↑↓:行移動]", "[Ctrl-J: line break, Up/Down: lines]"));
+		sbuf_puts(out, _("[Ctrl-J: line break, Up/Down: lines]"));
 		break;
 	default:
 		break;
@@ -618,7 +619,7 @@ static void draw_field(struct fv *fv, const struct fcanvas *c, const struct layo
 	if (fld->fill != FILL_NONE) {
 		if (row >= 0) {
 			wattrset(w, draw_attr(DR_DIM));
-			draw_text(w, row, l->ex, UI_T(ui, "送信時に設定", "set when sent"), l->ew, 0);
+			draw_text(w, row, l->ex, _("set when sent"), l->ew, 0);
 			wattrset(w, A_NORMAL);
 		}
 		return;
@@ -651,7 +652,7 @@ static void draw_field(struct fv *fv, const struct fcanvas *c, const struct layo
 		}
 		if (r2 >= 0 && derive_rule(fv->f, fld)) {
 			wattrset(w, draw_attr(DR_DIM));
-			draw_text(w, r2, l->ex + bw + 1, UI_T(ui, "(自動計算)", "(computed)"), l->ew - bw - 1, 0);
+			draw_text(w, r2, l->ex + bw + 1, _("(computed)"), l->ew - bw - 1, 0);
 			wattrset(w, A_NORMAL);
 		}
 	}
@@ -661,9 +662,9 @@ static void draw_field(struct fv *fv, const struct fcanvas *c, const struct layo
 static void draw_panel(struct fv *fv, WINDOW *w, int top, int rows, int cols)
 {
 	struct ui *ui = fv->ui;
-	const char *head = fv->panel == PANEL_PROBLEMS ? UI_T(ui, "点検結果 (Enter: 項目へ移動  F2/Esc: 閉じる)", "Problems (Enter: go to the item, F2/Esc: close)") :
-			   fv->panel == PANEL_CHARS ? UI_T(ui, "送信時に●になる文字", "Characters that will be sent as ●") :
-			   UI_T(ui, "他の端末で変更された項目", "Items changed by another session");
+	const char *head = fv->panel == PANEL_PROBLEMS ? _("Problems (Enter: go to the item, F2/Esc: close)") :
+			   fv->panel == PANEL_CHARS ? _("Characters that will be sent as ●") :
+			   _("Items changed by another session");
 	wattrset(w, A_REVERSE);
 	draw_text(w, top, 0, "", cols, 1);
 	draw_textf(w, top, 1, cols - 2, "%s  %zu%s", head, fv->nitems, UI_T(ui, "件", ""));
@@ -689,16 +690,16 @@ static void form_draw(struct view *v, WINDOW *w)
 	const struct page *pg = &fv->f->pages[fv->page];
 	/* page line */
 	wattrset(w, draw_attr(DR_TITLE));
-	int used = draw_textf(w, 0, 1, cols - 2, UI_T(ui, "頁%zu/%zu %s", "Page %zu/%zu %s"), fv->page + 1,
+	int used = draw_textf(w, 0, 1, cols - 2, _("Page %zu/%zu %s"), fv->page + 1,
 			      fv->f->npages, ui->ja || !pg->title_en ? pg->title : pg->title_en);
 	wattrset(w, A_NORMAL);
 	struct sbuf st = { 0 };
 	if (fv->rec->id)
 		sbuf_printf(&st, "No.%llu %s", (unsigned long long)fv->rec->id, status_word(ui, fv->rec->status));
 	else
-		sbuf_puts(&st, UI_T(ui, "新規", "new"));
+		sbuf_puts(&st, _("new"));
 	if (fv->readonly)
-		sbuf_puts(&st, UI_T(ui, " 読取専用", " read-only"));
+		sbuf_puts(&st, _(" read-only"));
 	int sw = utf8_width(st.s);
 	if (sw + used + 4 < cols) {
 		wattrset(w, fv->readonly ? draw_attr(DR_WARN) : draw_attr(DR_NORMAL));
@@ -855,9 +856,8 @@ static int save_now(struct view *v)
 		return -1;
 	uint32_t base = fv->base_rev;
 	if (fv->conflict_rev) {
-		int a = ask(fv, UI_T(ui, "他の端末で登録された内容を、この画面の内容で上書きします。",
-				     "The other session's version will be replaced by what is on this screen."),
-			    UI_T(ui, "上書きしますか", "Overwrite it?"));
+		int a = ask(fv, _("The other session's version will be replaced by what is on this screen."),
+			    _("Overwrite it?"));
 		if (a != 1)
 			return -1;
 		base = fv->conflict_rev;
@@ -882,11 +882,10 @@ static int save_now(struct view *v)
 		size_t nerr = check_record(ui->app->fs, fv->f, fv->rec, CHECK_STORED, fv->today, &ps);
 		problems_free(&ps);
 		if (nerr)
-			ui_message(ui, 0, UI_T(ui, "登録しました (No.%llu)。未入力・誤りが %zu 件あります (F8 点検)",
-					       "saved (No.%llu); %zu problem(s) remain (F8 check)"),
+			ui_message(ui, 0, _("saved (No.%llu); %zu problem(s) remain (F8 check)"),
 				   (unsigned long long)fv->rec->id, nerr);
 		else
-			ui_message(ui, 0, UI_T(ui, "登録しました (No.%llu)", "saved (No.%llu)"),
+			ui_message(ui, 0, _("saved (No.%llu)"),
 				   (unsigned long long)fv->rec->id);
 		enter_field(fv, fv->focus);
 		return 0;
@@ -894,27 +893,24 @@ static int save_now(struct view *v)
 	if (rc == IKEN_ECONFLICT && cur) {
 		const struct record *before = fv->saved && fv->saved->revision == fv->base_rev ? fv->saved : fv->rec;
 		list_changes(fv, before, cur);
-		int a = ask(fv, UI_T(ui, "他の端末で先に変更・登録されたため登録できません。y: 最新の内容を読み込む  n: この画面の入力を残す",
-				     "Another session saved this record first: not saved. y: load the latest version, n: keep what you typed"),
-			    UI_T(ui, "最新の内容を読み込みますか", "Load the latest version?"));
+		int a = ask(fv, _("Another session saved this record first: not saved. y: load the latest version, n: keep what you typed"),
+			    _("Load the latest version?"));
 		if (a == 1) {
 			panel_clear(fv);
 			load_record(fv, cur);
-			ui_message(ui, 0, "%s", UI_T(ui, "最新の内容を読み込みました", "the latest version was loaded"));
+			ui_message(ui, 0, "%s", _("the latest version was loaded"));
 		} else {
 			fv->conflict_rev = cur->revision;
 			rec_free(cur);
-			ui_message(ui, 1, "%s", UI_T(ui, "登録できませんでした: 他の端末で変更されています。入力は残してあります (F12で上書き)",
-						     "not saved: changed by another session; your values are kept (F12 to overwrite)"));
+			ui_message(ui, 1, "%s", _("not saved: changed by another session; your values are kept (F12 to overwrite)"));
 		}
 		return -1;
 	}
 	rec_free(cur);
 	if (rc == IKEN_ESTATE)
-		ui_message(ui, 1, "%s", UI_T(ui, "確定済みまたは送信済みのため登録できません",
-					     "cannot be saved: it is finalized or sent"));
+		ui_message(ui, 1, "%s", _("cannot be saved: it is finalized or sent"));
 	else
-		ui_message(ui, 1, UI_T(ui, "登録できませんでした: %s", "not saved: %s"), iken_strerror(rc));
+		ui_message(ui, 1, _("not saved: %s"), iken_strerror(rc));
 	return -1;
 }
 
@@ -923,11 +919,11 @@ static int do_finalize(struct view *v)
 	struct fv *fv = v->priv;
 	struct ui *ui = v->ui;
 	if (fv->f->kind != FORM_DOCUMENT) {
-		ui_message(ui, 1, "%s", UI_T(ui, "確定するのは意見書と請求書だけです", "only documents are finalized"));
+		ui_message(ui, 1, "%s", _("only documents are finalized"));
 		return UI_REDRAW;
 	}
 	if (strcmp(fv->f->id, opinion_form) == 0 && strcmp(ui_role(ui), "1") != 0) {
-		ui_message(ui, 1, "%s", UI_T(ui, "意見書の確定は医師だけができます", "only a doctor can finalize an opinion"));
+		ui_message(ui, 1, "%s", _("only a doctor can finalize an opinion"));
 		return UI_REDRAW;
 	}
 	if (dirty(fv) || !fv->rec->id) {
@@ -936,18 +932,16 @@ static int do_finalize(struct view *v)
 	}
 	size_t nerr = list_problems(fv);
 	if (nerr) {
-		ui_message(ui, 1, UI_T(ui, "誤りが %zu 件あるため確定できません。Enter で項目へ移動します",
-				       "%zu error(s): not finalized. Enter goes to the item"), nerr);
+		ui_message(ui, 1, _("%zu error(s): not finalized. Enter goes to the item"), nerr);
 		return UI_REDRAW;
 	}
 	panel_clear(fv);
 	if (list_outside(fv)) {
-		int a = ask(fv, UI_T(ui, "上の文字は送信時に●になります。直す場合は n で戻って修正してください。",
-				     "The characters above will be sent as ●. Answer n to correct them first."),
-			    UI_T(ui, "このまま確定しますか", "Finalize anyway?"));
+		int a = ask(fv, _("The characters above will be sent as ●. Answer n to correct them first."),
+			    _("Finalize anyway?"));
 		panel_clear(fv);
 		if (a != 1) {
-			ui_message(ui, 0, "%s", UI_T(ui, "確定を取りやめました", "not finalized"));
+			ui_message(ui, 0, "%s", _("not finalized"));
 			return UI_REDRAW;
 		}
 	}
@@ -960,21 +954,19 @@ static int do_finalize(struct view *v)
 		fv->saved = rec_dup(fv->rec);
 		fv->readonly = 1;
 		free(fv->ro_why);
-		fv->ro_why = xstrdup(UI_T(ui, "確定済みです (修正は一覧から開き直して下書きに戻します)",
-					  "finalized (open it again to make it a draft for changes)"));
-		ui_message(ui, 0, "%s", UI_T(ui, "確定しました。送信できます (F10 送信は一覧から)", "finalized; ready to send"));
+		fv->ro_why = xstrdup(_("finalized (open it again to make it a draft for changes)"));
+		ui_message(ui, 0, "%s", _("finalized; ready to send"));
 		enter_field(fv, fv->focus);
 		return UI_ALL;
 	}
 	if (rc == IKEN_EPERM)
-		ui_message(ui, 1, "%s", UI_T(ui, "意見書の確定は医師だけができます", "only a doctor can finalize an opinion"));
+		ui_message(ui, 1, "%s", _("only a doctor can finalize an opinion"));
 	else if (rc == IKEN_EDATA)
 		list_problems(fv);
 	else if (rc == IKEN_ECONFLICT)
-		ui_message(ui, 1, "%s", UI_T(ui, "他の端末で変更されたため確定できません。F12で登録し直してください",
-					     "changed by another session: not finalized; save again (F12)"));
+		ui_message(ui, 1, "%s", _("changed by another session: not finalized; save again (F12)"));
 	else
-		ui_message(ui, 1, UI_T(ui, "確定できませんでした: %s", "not finalized: %s"), iken_strerror(rc));
+		ui_message(ui, 1, _("not finalized: %s"), iken_strerror(rc));
 	return UI_REDRAW;
 }
 
@@ -987,11 +979,10 @@ static int do_back(struct view *v)
 	leave_field(fv); /* an unreadable date stays in the draft as typed */
 	if (!dirty(fv))
 		return UI_CLOSE;
-	int a = ask(fv, UI_T(ui, "変更が登録されていません。y: 登録して戻る  n: 登録せずに戻る (下書きは残ります)  Esc: 入力を続ける",
-			     "The changes are not saved. y: save and go back, n: go back without saving (the draft is kept), Esc: keep editing"),
-		    UI_T(ui, "保存しますか", "Save the changes?"));
+	int a = ask(fv, _("The changes are not saved. y: save and go back, n: go back without saving (the draft is kept), Esc: keep editing"),
+		    _("Save the changes?"));
 	if (a < 0) {
-		ui_message(ui, 0, "%s", UI_T(ui, "入力を続けます", "still editing"));
+		ui_message(ui, 0, "%s", _("still editing"));
 		return UI_REDRAW;
 	}
 	if (a == 1 && save_now(v))
@@ -1006,10 +997,9 @@ static int refuse_edit(struct fv *fv)
 {
 	struct ui *ui = fv->ui;
 	if (fv->readonly)
-		ui_message(ui, 1, "%s", fv->ro_why ? fv->ro_why : UI_T(ui, "変更できません", "read-only"));
+		ui_message(ui, 1, "%s", fv->ro_why ? fv->ro_why : _("read-only"));
 	else if (derive_rule(fv->f, cur_field(fv)))
-		ui_message(ui, 1, "%s", UI_T(ui, "自動計算される項目です (もとの項目を変更してください)",
-					     "computed from other items: change those instead"));
+		ui_message(ui, 1, "%s", _("computed from other items: change those instead"));
 	return UI_REDRAW;
 }
 
@@ -1025,22 +1015,21 @@ static void refuse_char(struct fv *fv, wint_t ch)
 		struct sbuf list = { 0 };
 		for (size_t i = 0; fld->codes && i < fld->codes->n; i++)
 			sbuf_printf(&list, "%s%s", i ? "," : "", fld->codes->codes[i].value);
-		ui_message(ui, 1, UI_T(ui, "「%s」は選択肢にありません (選べるのは %s、0で取消)",
-				       "\"%s\" is not a choice (choose %s, 0 clears)"), c.s, list.s ? list.s : "");
+		ui_message(ui, 1, _("\"%s\" is not a choice (choose %s, 0 clears)"), c.s, list.s ? list.s : "");
 		sbuf_free(&list);
 		break;
 	}
 	case FT_PHONE:
-		ui_message(ui, 1, UI_T(ui, "「%s」は入力できません (数字と-)", "\"%s\" cannot be typed here (digits and -)"), c.s);
+		ui_message(ui, 1, _("\"%s\" cannot be typed here (digits and -)"), c.s);
 		break;
 	case FT_DECIMAL:
-		ui_message(ui, 1, UI_T(ui, "「%s」は入力できません (数字と小数点)", "\"%s\" cannot be typed here (digits and .)"), c.s);
+		ui_message(ui, 1, _("\"%s\" cannot be typed here (digits and .)"), c.s);
 		break;
 	case FT_ALNUM:
-		ui_message(ui, 1, UI_T(ui, "「%s」は入力できません (半角英数字)", "\"%s\" cannot be typed here (ASCII only)"), c.s);
+		ui_message(ui, 1, _("\"%s\" cannot be typed here (ASCII only)"), c.s);
 		break;
 	default:
-		ui_message(ui, 1, UI_T(ui, "「%s」は入力できません (使える文字: %s)", "\"%s\" cannot be typed here (allowed: %s)"),
+		ui_message(ui, 1, _("\"%s\" cannot be typed here (allowed: %s)"),
 			   c.s, fld->digit_values ? fld->digit_values : "0-9");
 		break;
 	}
@@ -1059,7 +1048,7 @@ static int panel_key(struct view *v, enum action a, int is_key, wint_t ch)
 		panel_clear(fv);
 		if (fld) {
 			focus_on(fv, field_index(fv, fld));
-			ui_message(v->ui, 0, UI_T(v->ui, "項目%d %s へ移動しました", "moved to item %d %s"), fld->no,
+			ui_message(v->ui, 0, _("moved to item %d %s"), fld->no,
 				   lab(fv, fld));
 		}
 		return UI_REDRAW;
@@ -1096,10 +1085,9 @@ static int form_key(struct view *v, enum action a, int is_key, wint_t ch)
 			return UI_REDRAW;
 		size_t nerr = list_problems(fv);
 		if (!fv->nitems)
-			ui_message(ui, 0, "%s", UI_T(ui, "問題はありません", "no problems"));
+			ui_message(ui, 0, "%s", _("no problems"));
 		else
-			ui_message(ui, nerr > 0, UI_T(ui, "誤り %zu 件、注意 %zu 件。Enter で項目へ移動します",
-						      "%zu error(s), %zu warning(s); Enter goes to the item"),
+			ui_message(ui, nerr > 0, _("%zu error(s), %zu warning(s); Enter goes to the item"),
 				   nerr, fv->nitems - nerr);
 		return UI_REDRAW;
 	}
@@ -1137,7 +1125,7 @@ static int form_key(struct view *v, enum action a, int is_key, wint_t ch)
 		if (leave_field(fv))
 			return UI_REDRAW;
 		if (!move_focus(fv, a == ACT_NEXT_FIELD ? 1 : -1) && a == ACT_NEXT_FIELD && !ui->message[0])
-			ui_message(ui, 0, "%s", UI_T(ui, "最後の項目です。F12 で登録します", "last item; F12 saves"));
+			ui_message(ui, 0, "%s", _("last item; F12 saves"));
 		return UI_REDRAW;
 	}
 	int changes = a == ACT_BACKSPACE || a == ACT_DELETE || (!is_key && a == ACT_NONE && ch >= 0x20 && ch != 0x7f);
@@ -1208,38 +1196,33 @@ static void open_state(struct fv *fv)
 	const char *why = NULL;
 	switch (st) {
 	case ST_QUEUED:
-		why = UI_T(ui, "送信待ちのため変更できません (送信状況で取り消すと変更できます)",
-			   "queued for sending: cancel it in the send queue to change it");
+		why = _("queued for sending: cancel it in the send queue to change it");
 		break;
 	case ST_PUBLISHED:
-		why = UI_T(ui, "送信済みで結果待ちのため変更できません", "sent and waiting for the result: read-only");
+		why = _("sent and waiting for the result: read-only");
 		break;
 	case ST_ACCEPTED:
-		why = UI_T(ui, "受理済みのため変更できません", "accepted: read-only");
+		why = _("accepted: read-only");
 		break;
 	case ST_FINAL:
 	case ST_REJECTED: {
 		int a = ask(fv, st == ST_FINAL ?
-				UI_T(ui, "確定済みです。修正するため下書きに戻しますか (n: 読取専用で開く)",
-				     "This is finalized. Make it a draft again to change it? (n: open read-only)") :
-				UI_T(ui, "返戻されています。修正するため下書きに戻しますか (n: 読取専用で開く)",
-				     "This was rejected. Make it a draft again to correct it? (n: open read-only)"),
-			    UI_T(ui, "下書きに戻しますか", "Make it a draft?"));
+				_("This is finalized. Make it a draft again to change it? (n: open read-only)") :
+				_("This was rejected. Make it a draft again to correct it? (n: open read-only)"),
+			    _("Make it a draft?"));
 		if (a == 1) {
 			int rc = docops_reopen(ui->app, fv->rec, fv->base_rev);
 			if (rc == 0) {
 				fv->base_rev = fv->rec->revision;
 				rec_free(fv->saved);
 				fv->saved = rec_dup(fv->rec);
-				ui_message(ui, 0, "%s", UI_T(ui, "下書きに戻しました。修正後、確定し直してください",
-							     "it is a draft again; finalize it again after correcting"));
+				ui_message(ui, 0, "%s", _("it is a draft again; finalize it again after correcting"));
 				return;
 			}
-			why = UI_T(ui, "下書きに戻せませんでした (他の端末で変更されています)",
-				   "could not make it a draft (changed by another session)");
+			why = _("could not make it a draft (changed by another session)");
 		} else {
-			why = st == ST_FINAL ? UI_T(ui, "確定済みのため読取専用で開いています", "finalized: opened read-only") :
-					       UI_T(ui, "返戻: 読取専用で開いています", "rejected: opened read-only");
+			why = st == ST_FINAL ? _("finalized: opened read-only") :
+					       _("rejected: opened read-only");
 		}
 		break;
 	}
@@ -1264,7 +1247,7 @@ static void offer_draft(struct fv *fv)
 		return;
 	}
 	struct sbuf q = { 0 };
-	sbuf_puts(&q, UI_T(ui, "前回の入力途中の下書きがあります。復元しますか", "There is an unsaved draft from last time. Restore it?"));
+	sbuf_puts(&q, _("There is an unsaved draft from last time. Restore it?"));
 	/* a new record's draft may be of another person: name whom it is about */
 	for (size_t i = 0; !fv->rec->id && i < fv->f->nfields; i++) {
 		const struct field *fld = &fv->f->fields[i];
@@ -1276,7 +1259,7 @@ static void offer_draft(struct fv *fv)
 			break;
 		}
 	}
-	int a = ask(fv, q.s, UI_T(ui, "復元しますか", "Restore it?"));
+	int a = ask(fv, q.s, _("Restore it?"));
 	sbuf_free(&q);
 	if (a == 1) {
 		/* the draft's revision is the one its edit started from: a save after another
@@ -1288,7 +1271,7 @@ static void offer_draft(struct fv *fv)
 		rec_free(fv->rec);
 		fv->rec = draft;
 		recompute(fv);
-		ui_message(ui, 0, "%s", UI_T(ui, "下書きを復元しました。F12 で登録してください", "the draft was restored; F12 saves it"));
+		ui_message(ui, 0, "%s", _("the draft was restored; F12 saves it"));
 	} else {
 		rec_free(draft);
 		if (a == 0)
@@ -1303,19 +1286,19 @@ static int form_open(struct view *v, void *arg)
 	struct ui *ui = v->ui;
 	const struct form *f = fa && fa->form ? formset_get(ui->app->fs, fa->form) : NULL;
 	if (!f || !f->npages || !f->nfields) {
-		ui_message(ui, 1, UI_T(ui, "様式 %s がありません", "no form %s"), fa && fa->form ? fa->form : "");
+		ui_message(ui, 1, _("no form %s"), fa && fa->form ? fa->form : "");
 		return IKEN_ENOTFOUND;
 	}
 	struct record *rec = NULL;
 	if (fa->id) {
 		int rc = store_get(ui->app->st, fa->id, &rec);
 		if (rc) {
-			ui_message(ui, 1, UI_T(ui, "記録 %llu を読めません: %s", "cannot read record %llu: %s"),
+			ui_message(ui, 1, _("cannot read record %llu: %s"),
 				   (unsigned long long)fa->id, iken_strerror(rc));
 			return rc;
 		}
 		if (strcmp(rec->form, f->id) != 0) {
-			ui_message(ui, 1, UI_T(ui, "記録 %llu は %s ではありません", "record %llu is not a %s"),
+			ui_message(ui, 1, _("record %llu is not a %s"),
 				   (unsigned long long)fa->id, f->id);
 			rec_free(rec);
 			return IKEN_EDATA;

@@ -3,6 +3,7 @@
 #include "ui/ui.h"
 #include "ui/draw.h"
 #include "ui/widgets.h"
+#include "i18n.h"
 
 #include <stdlib.h>
 
@@ -26,7 +27,7 @@ static void help_draw(struct view *v, WINDOW *w)
 	const struct action_info *t = action_table(&n);
 	int rows = getmaxy(w), cols = getmaxx(w);
 	wattrset(w, draw_attr(DR_TITLE));
-	draw_text(w, 0, 1, UI_T(v->ui, "キー操作", "Keys"), cols - 2, 0);
+	draw_text(w, 0, 1, _("Keys"), cols - 2, 0);
 	wattrset(w, A_NORMAL);
 	for (int y = 1; y < rows && (size_t)(h->top + y - 1) < n; y++) {
 		const struct action_info *ai = &t[h->top + y - 1];
@@ -62,7 +63,7 @@ static void help_close(struct view *v)
 
 static const char *help_title(struct view *v)
 {
-	return UI_T(v->ui, "ヘルプ", "Help");
+	return _("Help");
 }
 
 const struct view_ops help_view_ops = VIEW_OPS("help", help, NULL, help_fkeys);

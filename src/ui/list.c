@@ -10,6 +10,7 @@
 #include "docops.h"
 #include "errcode.h"
 #include "outbox.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,7 +260,7 @@ static int list_open(struct view *v, void *arg)
 	const struct form *f = la ? formset_get(ui->app->fs, la->form) : NULL;
 	if (!f) {
 		ui_message(ui, 1, "%s: %s", la && la->form ? la->form : "?",
-			   UI_T(ui, "その様式はありません", "no such form"));
+			   _("no such form"));
 		return IKEN_ENOTFOUND;
 	}
 	struct list *l = xcalloc(1, sizeof(*l));
@@ -299,7 +300,7 @@ static const char *list_title(struct view *v)
 	struct list *l = v->priv;
 	static char buf[160];
 	const char *t = v->ui->ja ? l->f->title : l->f->title_en;
-	snprintf(buf, sizeof(buf), UI_T(v->ui, "%s一覧", "%s list"), t);
+	snprintf(buf, sizeof(buf), _("%s list"), t);
 	return buf;
 }
 
@@ -441,13 +442,13 @@ static void list_draw(struct view *v, WINDOW *w)
 
 	/* summary line */
 	struct sbuf s = { 0 };
-	sbuf_printf(&s, UI_T(ui, "%zu 件", "%zu record(s)"), l->n);
+	sbuf_printf(&s, _("%zu record(s)"), l->n);
 	if (l->insured)
-		sbuf_printf(&s, UI_T(ui, "  被保険者番号 %s", "  insured number %s"), l->insured);
+		sbuf_printf(&s, _("  insured number %s"), l->insured);
 	if (l->status >= 0)
 		sbuf_printf(&s, "  [%s]", status_word(ui, l->status));
 	if (l->filt.text)
-		sbuf_printf(&s, UI_T(ui, "  絞り込み: %s", "  filter: %s"), l->filt.text);
+		sbuf_printf(&s, _("  filter: %s"), l->filt.text);
 	wattrset(w, draw_attr(DR_TITLE));
 	draw_text(w, 0, 1, s.s, cols - 14, 0);
 	wattrset(w, A_NORMAL);
@@ -469,7 +470,7 @@ static void list_draw(struct view *v, WINDOW *w)
 	int x = 1;
 	draw_textf(w, 1, x, p.idw, "%*s", p.idw, "ID");
 	x += p.idw + 1;
-	draw_text(w, 1, x, UI_T(ui, "状態", "Status"), p.stw, 1);
+	draw_text(w, 1, x, _("Status"), p.stw, 1);
 	x += p.stw + 1;
 	for (size_t k = 0; k < l->ncols && x < cols; k++) {
 		const struct field *fld = l->cols[k];
@@ -479,22 +480,20 @@ static void list_draw(struct view *v, WINDOW *w)
 	wattrset(w, A_NORMAL);
 
 	if (!l->n)
-		wlist_empty(w, UI_T(ui, "該当する記録はありません", "no matching records"));
+		wlist_empty(w, _("no matching records"));
 	struct wlist_rows rows_fn = { row_role, draw_row, &p };
 	wlist_draw(&l->wl, w, 2, count, &rows_fn);
 	widget_records_free(recs, count);
 
 	/* keys that are not function keys */
 	if (is_applicant_list(l))
-		sbuf_puts(&s, UI_T(ui, "Enter 開く   o この申請者の意見書   F4 前回の意見書をコピー",
-				   "Enter open   o this applicant's opinions   F4 copy the previous opinion"));
+		sbuf_puts(&s, _("Enter open   o this applicant's opinions   F4 copy the previous opinion"));
 	else if (is_opinion_list(l))
-		sbuf_puts(&s, UI_T(ui, "Enter 開く   i この意見書の請求書を作成   F10 選んだ文書を送信",
-				   "Enter open   i new invoice for this opinion   F10 send the selected document"));
+		sbuf_puts(&s, _("Enter open   i new invoice for this opinion   F10 send the selected document"));
 	else if (l->f->kind == FORM_DOCUMENT)
-		sbuf_puts(&s, UI_T(ui, "Enter 開く   F10 選んだ文書を送信", "Enter open   F10 send the selected document"));
+		sbuf_puts(&s, _("Enter open   F10 send the selected document"));
 	else
-		sbuf_puts(&s, UI_T(ui, "Enter 開く", "Enter open"));
+		sbuf_puts(&s, _("Enter open"));
 	widget_keys_line(w, s.s);
 	sbuf_free(&s);
 	v->cursor_y = -1;
@@ -508,22 +507,20 @@ static int do_search(struct view *v)
 	struct ui *ui = v->ui;
 	struct sbuf h = { 0 };
 	const struct field *df = l->date_fld;
-	sbuf_printf(&h, UI_T(ui, "被保険者番号(10桁)  ふりがなの先頭  %s R8.1.1..R8.3.31  状態(下書き 確定 送信待ち 送信済 受理 返戻)  空欄で解除",
-			     "insured number (10 digits)  kana prefix  %s R8.1.1..R8.3.31  status (draft final queued published accepted rejected)  empty: clear"),
-		    df ? (ui->ja ? df->label : df->label_en) : UI_T(ui, "日付", "date"));
+	sbuf_printf(&h, _("insured number (10 digits)  kana prefix  %s R8.1.1..R8.3.31  status (draft final queued published accepted rejected)  empty: clear"),
+		    df ? (ui->ja ? df->label : df->label_en) : _("date"));
 	widget_hint(ui->body, h.s);
 	sbuf_free(&h);
-	char *text = ui_prompt(ui, UI_T(ui, "検索:", "Search:"), l->filt.text ? l->filt.text : "");
+	char *text = ui_prompt(ui, _("Search:"), l->filt.text ? l->filt.text : "");
 	if (!text)
 		return UI_REDRAW;
 	char *bad = NULL;
 	if (wfilter_parse(&l->filt, text, parse_status_word, &bad)) {
-		ui_message(ui, 1, UI_T(ui, "「%s」は読めません: 被保険者番号(10桁)、ふりがな、日付 (R8.4.1 や R8.1.1..R8.3.31)、状態のいずれかを入れてください",
-				       "cannot read '%s': give an insured number (10 digits), a kana prefix, a date (R8.4.1, R8.1.1..R8.3.31) or a status"),
+		ui_message(ui, 1, _("cannot read '%s': give an insured number (10 digits), a kana prefix, a date (R8.4.1, R8.1.1..R8.3.31) or a status"),
 			   bad);
 		free(bad);
 	} else if (!df && (l->filt.from[0] || l->filt.to[0])) {
-		ui_message(ui, 1, "%s", UI_T(ui, "この一覧は日付で絞り込めません", "this list has no date to filter by"));
+		ui_message(ui, 1, "%s", _("this list has no date to filter by"));
 		wfilter_clear(&l->filt);
 	}
 	free(text);
@@ -558,7 +555,7 @@ static char *ask_insured(struct view *v, const char *question)
 		return NULL;
 	size_t len = strlen(ans);
 	if (len != 10 || strspn(ans, "0123456789") != len) {
-		ui_message(ui, 1, UI_T(ui, "被保険者番号は10桁の数字です: %s", "an insured number is 10 digits: %s"), ans);
+		ui_message(ui, 1, _("an insured number is 10 digits: %s"), ans);
 		free(ans);
 		return NULL;
 	}
@@ -606,7 +603,7 @@ static int new_opinion(struct view *v, const struct form *of)
 {
 	struct ui *ui = v->ui;
 	const struct form *af = formset_get(ui->app->fs, APPLICANT_FORM);
-	char *ins = ask_insured(v, UI_T(ui, "新しい意見書の被保険者番号:", "New opinion, insured number:"));
+	char *ins = ask_insured(v, _("New opinion, insured number:"));
 	if (!ins || !af) {
 		free(ins);
 		return UI_REDRAW;
@@ -614,8 +611,7 @@ static int new_opinion(struct view *v, const struct form *of)
 	struct lookup_ctx c = { af, ins, NULL };
 	int rc = store_read(ui->app->st, applicant_txn, &c);
 	if (rc) {
-		ui_message(ui, 1, UI_T(ui, "被保険者番号 %s の申請者が登録されていません (申請者一覧で登録してください)",
-				       "no applicant with insured number %s (register the applicant first)"),
+		ui_message(ui, 1, _("no applicant with insured number %s (register the applicant first)"),
 			   ins);
 		free(ins);
 		return UI_REDRAW;
@@ -640,7 +636,7 @@ static int new_invoice(struct view *v)
 {
 	struct ui *ui = v->ui;
 	const struct form *of = formset_get(ui->app->fs, OPINION_FORM);
-	char *ins = ask_insured(v, UI_T(ui, "請求する意見書の被保険者番号:", "Invoice, insured number:"));
+	char *ins = ask_insured(v, _("Invoice, insured number:"));
 	if (!ins || !of) {
 		free(ins);
 		return UI_REDRAW;
@@ -648,7 +644,7 @@ static int new_invoice(struct view *v)
 	struct lookup_ctx c = { of, ins, NULL };
 	int rc = store_read(ui->app->st, latest_txn, &c);
 	if (rc) {
-		ui_message(ui, 1, UI_T(ui, "被保険者番号 %s の意見書がありません", "no opinion for insured number %s"), ins);
+		ui_message(ui, 1, _("no opinion for insured number %s"), ins);
 		free(ins);
 		return UI_REDRAW;
 	}
@@ -680,7 +676,7 @@ static int do_copy_previous(struct view *v)
 	if (sel && l->insured_fld && *rec_val(sel, l->insured_fld->id))
 		ins = xstrdup(rec_val(sel, l->insured_fld->id));
 	else
-		ins = ask_insured(v, UI_T(ui, "前回コピーする被保険者番号:", "Insured number to copy from:"));
+		ins = ask_insured(v, _("Insured number to copy from:"));
 	rec_free(sel);
 	if (!ins || !of) {
 		free(ins);
@@ -689,15 +685,14 @@ static int do_copy_previous(struct view *v)
 	struct record *r = NULL;
 	int rc = docops_copy_previous(ui->app, ins, ui->user, &r);
 	if (rc == IKEN_ENOTFOUND) {
-		ui_message(ui, 1, UI_T(ui, "被保険者番号 %s の前回の意見書がありません", "no previous opinion for insured number %s"), ins);
+		ui_message(ui, 1, _("no previous opinion for insured number %s"), ins);
 	} else if (rc) {
 		ui_message(ui, 1, "%s", iken_strerror(rc));
 	}
 	free(ins);
 	if (rc)
 		return UI_REDRAW;
-	ui_message(ui, 0, "%s", UI_T(ui, "前回の意見書を写しました。日付と医師を確かめてください",
-				     "the previous opinion was copied; check the dates and the doctor"));
+	ui_message(ui, 0, "%s", _("the previous opinion was copied; check the dates and the doctor"));
 	return push_form(v, of, 0, r);
 }
 
@@ -710,8 +705,7 @@ static int do_send(struct view *v)
 	if (!l->n)
 		return UI_REDRAW;
 	uint64_t id = l->ids[l->wl.sel];
-	if (!widget_confirmf(ui, UI_T(ui, "文書 %llu を確定して送信しますか",
-				      "finalize and send document %llu?"), (unsigned long long)id))
+	if (!widget_confirmf(ui, _("finalize and send document %llu?"), (unsigned long long)id))
 		return UI_REDRAW;
 	struct sbuf report = { 0 };
 	int rc = ui_send(ui, &id, 1, &report);

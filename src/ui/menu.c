@@ -4,6 +4,7 @@
 #include "ui/draw.h"
 #include "ui/widgets.h"
 #include "outbox.h"
+#include "i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ static void menu_draw(struct view *v, WINDOW *w)
 	if (ui->counts_changed)
 		refresh_counts(v);
 	wattrset(w, draw_attr(DR_TITLE));
-	draw_text(w, 1, 2, UI_T(ui, "主治医意見書／請求書 電送", "Opinion and invoice submission"), ui->cols - 4, 0);
+	draw_text(w, 1, 2, _("Opinion and invoice submission"), ui->cols - 4, 0);
 	wattrset(w, A_NORMAL);
 	for (size_t i = 0; i < NITEMS; i++) {
 		int disabled = items[i].admin_only && strcmp(ui_role(ui), "3") != 0;
@@ -151,7 +152,7 @@ static int open_item(struct view *v, int i)
 		return UI_ALL;
 	case 5:
 		if (strcmp(ui_role(ui), "3") != 0) {
-			ui_message(ui, 1, "%s", UI_T(ui, "設定は管理者だけが変更できます", "only an admin can change the settings"));
+			ui_message(ui, 1, "%s", _("only an admin can change the settings"));
 			return UI_REDRAW;
 		}
 		ui_push(ui, &settings_view_ops, NULL);
@@ -199,7 +200,7 @@ static void menu_close(struct view *v)
 
 static const char *menu_title(struct view *v)
 {
-	return UI_T(v->ui, "メニュー", "Menu");
+	return _("Menu");
 }
 
 const struct view_ops menu_view_ops = VIEW_OPS("menu", menu, menu_tick, menu_fkeys);

@@ -8,6 +8,7 @@
 #include "charset.h"
 #include "errcode.h"
 #include "outbox.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,8 @@ static const char *form_word(const struct ui *ui, const char *form)
 	if (!formset_get(ui->app->fs, form))
 		return form;
 	if (is_invoice(ui, form))
-		return UI_T(ui, "請求書", "invoice");
-	return UI_T(ui, "意見書", "opinion");
+		return _("invoice");
+	return _("opinion");
 }
 
 /* --- open / draw --- */
@@ -177,7 +178,7 @@ static void queue_close(struct view *v)
 
 static const char *queue_title(struct view *v)
 {
-	return UI_T(v->ui, "送信状況", "Send queue");
+	return _("Send queue");
 }
 
 enum { DETAIL_LINES = 3 };
@@ -193,28 +194,28 @@ static void draw_detail(struct view *v, WINDOW *w, int y, const struct qrow *r)
 	struct ui *ui = v->ui;
 	int cols = getmaxx(w);
 	struct sbuf s = { 0 };
-	sbuf_printf(&s, UI_T(ui, "ファイルID %s   %s", "file id %s   %s"), r->file_id, r->file_name);
+	sbuf_printf(&s, _("file id %s   %s"), r->file_id, r->file_name);
 	draw_text(w, y, 1, s.s, cols - 2, 0);
 	sbuf_reset(&s);
 	if (is_invoice(ui, r->form)) {
 		const struct qrow *p = find_file(v->priv, r->pair);
 		if (!*r->pair)
-			sbuf_puts(&s, UI_T(ui, "対の意見書: なし", "paired opinion: none"));
+			sbuf_puts(&s, _("paired opinion: none"));
 		else if (p)
-			sbuf_printf(&s, UI_T(ui, "対の意見書: 文書 %llu  %s (%s)", "paired opinion: document %llu  %s (%s)"),
+			sbuf_printf(&s, _("paired opinion: document %llu  %s (%s)"),
 				    (unsigned long long)p->doc_id, p->file_id, state_word(ui, p->shown));
 		else
-			sbuf_printf(&s, UI_T(ui, "対の意見書: %s", "paired opinion: %s"), r->pair);
+			sbuf_printf(&s, _("paired opinion: %s"), r->pair);
 	} else if (*r->reception_no) {
-		sbuf_printf(&s, UI_T(ui, "受付番号: %s", "reception number: %s"), r->reception_no);
+		sbuf_printf(&s, _("reception number: %s"), r->reception_no);
 	}
 	draw_text(w, y + 1, 1, s.s, cols - 2, 0);
 	sbuf_reset(&s);
 	if (*r->last_error) {
-		sbuf_printf(&s, UI_T(ui, "最終エラー: %s", "last error: %s"), r->last_error);
+		sbuf_printf(&s, _("last error: %s"), r->last_error);
 		wattrset(w, draw_attr(DR_ERROR));
 	} else if (is_invoice(ui, r->form) && *r->reception_no) {
-		sbuf_printf(&s, UI_T(ui, "受付番号: %s", "reception number: %s"), r->reception_no);
+		sbuf_printf(&s, _("reception number: %s"), r->reception_no);
 	}
 	draw_text(w, y + 2, 1, s.s, cols - 2, 0);
 	wattrset(w, A_NORMAL);
@@ -261,12 +262,12 @@ static void draw_row(void *ctx, WINDOW *w, int y, size_t i)
 	} else if (*r->pair) {
 		const struct qrow *pr = find_file(p->q, r->pair);
 		if (pr)
-			sbuf_printf(&s, UI_T(ui, "意見書 %llu %s", "opinion %llu %s"),
+			sbuf_printf(&s, _("opinion %llu %s"),
 				    (unsigned long long)pr->doc_id, state_word(ui, pr->shown));
 		else
 			sbuf_puts(&s, r->pair);
 	} else if (*r->reception_no) {
-		sbuf_printf(&s, UI_T(ui, "受付 %s", "reception %s"), r->reception_no);
+		sbuf_printf(&s, _("reception %s"), r->reception_no);
 	}
 	draw_text(w, y, xs[5], s.s, getmaxx(w) - xs[5] - 1, 0);
 	sbuf_free(&s);
@@ -295,8 +296,7 @@ static void queue_draw(struct view *v, WINDOW *w)
 			rejected++;
 	}
 	wattrset(w, draw_attr(DR_TITLE));
-	draw_textf(w, 0, 1, cols - 2, UI_T(ui, "%zu 件   送信待ち %zu   送信失敗 %zu   結果待ち %zu   返戻 %zu",
-					  "%zu attempt(s)   queued %zu   failed %zu   waiting %zu   rejected %zu"),
+	draw_textf(w, 0, 1, cols - 2, _("%zu attempt(s)   queued %zu   failed %zu   waiting %zu   rejected %zu"),
 		   q->n, queued, failed, waiting, rejected);
 	wattrset(w, A_NORMAL);
 
@@ -313,16 +313,16 @@ static void queue_draw(struct view *v, WINDOW *w)
 	widget_columns(p.xs, (const int[]){ p.tw, p.dw, p.fw, p.sw, p.nw }, 5);
 	wattrset(w, (int)A_UNDERLINE);
 	draw_text(w, 1, 0, "", cols, 1);
-	draw_text(w, 1, xs[0], UI_T(ui, "時刻", "Time"), p.tw, 0);
-	draw_textf(w, 1, xs[1], p.dw, "%*s", p.dw, UI_T(ui, "文書", "Doc"));
-	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), p.fw, 0);
-	draw_text(w, 1, xs[3], UI_T(ui, "状態", "State"), p.sw, 0);
-	draw_textf(w, 1, xs[4], p.nw, "%*s", p.nw, UI_T(ui, "失敗", "Fail"));
-	draw_text(w, 1, xs[5], UI_T(ui, "対の意見書 / 最終エラー", "Paired opinion / last error"), cols - xs[5], 0);
+	draw_text(w, 1, xs[0], _("Time"), p.tw, 0);
+	draw_textf(w, 1, xs[1], p.dw, "%*s", p.dw, _("Doc"));
+	draw_text(w, 1, xs[2], _("Form"), p.fw, 0);
+	draw_text(w, 1, xs[3], _("State"), p.sw, 0);
+	draw_textf(w, 1, xs[4], p.nw, "%*s", p.nw, _("Fail"));
+	draw_text(w, 1, xs[5], _("Paired opinion / last error"), cols - xs[5], 0);
 	wattrset(w, A_NORMAL);
 
 	if (!q->n)
-		wlist_empty(w, UI_T(ui, "送信した文書はまだありません", "nothing has been sent yet"));
+		wlist_empty(w, _("nothing has been sent yet"));
 	struct wlist_rows rows_fn = { row_role, draw_row, &p };
 	wlist_draw(&q->wl, w, 2, count, &rows_fn);
 	if (rows >= 12 && q->n && q->wl.sel < (int)q->n) {
@@ -332,8 +332,7 @@ static void queue_draw(struct view *v, WINDOW *w)
 		wattrset(w, A_NORMAL);
 		draw_detail(v, w, y, &q->rows[q->wl.sel]);
 	}
-	widget_keys_line(w, UI_T(ui, "Enter 文書を開く   r 送信失敗を再試行   F10 今すぐ送信   F11 公開前の取消",
-				 "Enter open   r retry a failure   F10 send now   F11 cancel before publication"));
+	widget_keys_line(w, _("Enter open   r retry a failure   F10 send now   F11 cancel before publication"));
 	v->cursor_y = -1;
 }
 
@@ -351,11 +350,10 @@ static int send_now(struct view *v)
 		char *nl = report.s ? strchr(report.s, '\n') : NULL;
 		if (nl)
 			*nl = '\0';
-		ui_message(ui, 1, UI_T(ui, "%zu 件送信しました。送信できないものがあります: %s",
-				       "%zu published; some could not be: %s"),
+		ui_message(ui, 1, _("%zu published; some could not be: %s"),
 			   published, report.s && *report.s ? report.s : iken_strerror(rc));
 	} else {
-		ui_message(ui, 0, UI_T(ui, "%zu 件送信しました", "%zu published"), published);
+		ui_message(ui, 0, _("%zu published"), published);
 	}
 	sbuf_free(&report);
 	if (published)
@@ -373,13 +371,11 @@ static int cancel_selected(struct view *v)
 	const struct qrow *r = &q->rows[q->wl.sel];
 	uint64_t doc = r->doc_id;
 	if (r->state != Q_QUEUED) {
-		ui_message(ui, 1, UI_T(ui, "%llu: 送信待ちではないため取り消せません (%s)",
-				       "%llu: not waiting to be published; it cannot be cancelled (%s)"),
+		ui_message(ui, 1, _("%llu: not waiting to be published; it cannot be cancelled (%s)"),
 			   (unsigned long long)doc, state_word(ui, r->shown));
 		return UI_REDRAW;
 	}
-	if (!widget_confirmf(ui, UI_T(ui, "文書 %llu の送信を取り消しますか",
-				      "cancel sending document %llu?"), (unsigned long long)doc))
+	if (!widget_confirmf(ui, _("cancel sending document %llu?"), (unsigned long long)doc))
 		return UI_REDRAW;
 	struct sbuf report = { 0 };
 	int rc = outbox_cancel(ui->app, doc, &report);
@@ -413,8 +409,7 @@ static int queue_key(struct view *v, enum action a, int is_key, wint_t ch)
 		return cancel_selected(v);
 	if (!is_key && (ch == 'r' || ch == 'R')) {
 		if (!q->n || strcmp(q->rows[q->wl.sel].shown, "publish-failed") != 0) {
-			ui_message(ui, 1, "%s", UI_T(ui, "再試行できるのは送信失敗のものだけです",
-						     "only a failed publication can be retried"));
+			ui_message(ui, 1, "%s", _("only a failed publication can be retried"));
 			return UI_REDRAW;
 		}
 		return send_now(v);

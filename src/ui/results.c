@@ -7,6 +7,7 @@
 #include "ui/widgets.h"
 #include "errcode.h"
 #include "inbox.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,8 +214,8 @@ static const char *form_word(const struct ui *ui, const char *form)
 	if (!f)
 		return *form ? form : "-";
 	if (widget_prefills_from(f, "opinion"))
-		return UI_T(ui, "請求書", "invoice");
-	return UI_T(ui, "意見書", "opinion");
+		return _("invoice");
+	return _("opinion");
 }
 
 /* --- the applicant filter: insured number or kana prefix → document ids (indexes) --- */
@@ -311,7 +312,7 @@ static void results_close(struct view *v)
 
 static const char *results_title(struct view *v)
 {
-	return UI_T(v->ui, "送信結果照会", "Results");
+	return _("Results");
 }
 
 static int page_rows(WINDOW *w)
@@ -412,10 +413,10 @@ static void results_draw(struct view *v, WINDOW *w)
 		else
 			other++;
 	}
-	sbuf_printf(&s, UI_T(ui, "%zu 件  受理 %zu  返戻 %zu  エラー・隔離 %zu", "%zu result(s)  accepted %zu  rejected %zu  error/quarantined %zu"),
+	sbuf_printf(&s, _("%zu result(s)  accepted %zu  rejected %zu  error/quarantined %zu"),
 		    rs->nshown, acc, rej, other);
 	if (rs->filt.text)
-		sbuf_printf(&s, UI_T(ui, "  絞り込み: %s", "  filter: %s"), rs->filt.text);
+		sbuf_printf(&s, _("  filter: %s"), rs->filt.text);
 	wattrset(w, draw_attr(DR_TITLE));
 	draw_text(w, 0, 1, s.s, cols - 2, 0);
 	wattrset(w, A_NORMAL);
@@ -427,23 +428,22 @@ static void results_draw(struct view *v, WINDOW *w)
 	widget_columns(p.xs, (const int[]){ p.tw, p.dw, p.fw, p.sw, p.rw }, 5);
 	wattrset(w, (int)A_UNDERLINE);
 	draw_text(w, 1, 0, "", cols, 1);
-	draw_text(w, 1, xs[0], UI_T(ui, "受信日時", "Received"), p.tw, 0);
-	draw_textf(w, 1, xs[1], p.dw, "%*s", p.dw, UI_T(ui, "文書", "Doc"));
-	draw_text(w, 1, xs[2], UI_T(ui, "様式", "Form"), p.fw, 0);
-	draw_text(w, 1, xs[3], UI_T(ui, "結果", "Result"), p.sw, 0);
-	draw_text(w, 1, xs[4], UI_T(ui, "受付番号", "Reception no."), p.rw, 0);
-	draw_text(w, 1, xs[5], UI_T(ui, "氏名 / 内容", "Name / detail"), cols - xs[5] - 1, 0);
+	draw_text(w, 1, xs[0], _("Received"), p.tw, 0);
+	draw_textf(w, 1, xs[1], p.dw, "%*s", p.dw, _("Doc"));
+	draw_text(w, 1, xs[2], _("Form"), p.fw, 0);
+	draw_text(w, 1, xs[3], _("Result"), p.sw, 0);
+	draw_text(w, 1, xs[4], _("Reception no."), p.rw, 0);
+	draw_text(w, 1, xs[5], _("Name / detail"), cols - xs[5] - 1, 0);
 	wattrset(w, A_NORMAL);
 	if (!rs->nshown)
-		wlist_empty(w, UI_T(ui, "該当する送信結果はありません", "no matching results"));
+		wlist_empty(w, _("no matching results"));
 	struct wlist_rows rows_fn = { row_role, draw_row, &p };
 	wlist_draw(&rs->wl, w, 2, count, &rows_fn);
 	for (size_t i = 0; i < count; i++)
 		free(nc.names[i]);
 	free(nc.names);
 	free(ids);
-	widget_keys_line(w, UI_T(ui, "Enter 詳細 (受付番号・エラーの項目)   F5 日付・結果・申請者で絞り込み",
-				 "Enter detail (reception number, errors)   F5 filter: date, result, applicant"));
+	widget_keys_line(w, _("Enter detail (reception number, errors)   F5 filter: date, result, applicant"));
 	v->cursor_y = -1;
 }
 
@@ -455,17 +455,15 @@ static int do_search(struct view *v)
 {
 	struct results *rs = v->priv;
 	struct ui *ui = v->ui;
-	widget_hint(ui->body, UI_T(ui, "受信日 R8.4.1 や R8.4.1..R8.4.30  結果(受理 返戻 エラー 隔離)  被保険者番号(10桁)  ふりがな  空欄で解除",
-				   "received R8.4.1 or R8.4.1..R8.4.30  result (accepted rejected error quarantined)  insured number  kana  empty: clear"));
+	widget_hint(ui->body, _("received R8.4.1 or R8.4.1..R8.4.30  result (accepted rejected error quarantined)  insured number  kana  empty: clear"));
 	const char *was = rs->filt.text ? rs->filt.text : "";
-	char *text = ui_prompt(ui, UI_T(ui, "検索:", "Search:"), was);
+	char *text = ui_prompt(ui, _("Search:"), was);
 	if (!text)
 		return UI_REDRAW;
 	clear_filter(rs);
 	char *bad = NULL;
 	if (wfilter_parse(&rs->filt, text, parse_status_word, &bad)) {
-		ui_message(ui, 1, UI_T(ui, "「%s」は読めません: 日付 (R8.4.1 や R8.4.1..R8.4.30)、結果、被保険者番号(10桁)、ふりがなのいずれかを入れてください",
-				       "cannot read '%s': give a date (R8.4.1, R8.4.1..R8.4.30), a result, an insured number (10 digits) or a kana prefix"),
+		ui_message(ui, 1, _("cannot read '%s': give a date (R8.4.1, R8.4.1..R8.4.30), a result, an insured number (10 digits) or a kana prefix"),
 			   bad);
 		free(bad);
 	} else if (rs->filt.insured || rs->filt.kana) {
@@ -549,7 +547,7 @@ static void detail_close(struct view *v)
 
 static const char *detail_title(struct view *v)
 {
-	return UI_T(v->ui, "送信結果の詳細", "Result detail");
+	return _("Result detail");
 }
 
 /* The field an error names: ItemNumber is the field's number in the form. */
@@ -590,24 +588,23 @@ static void detail_draw(struct view *v, WINDOW *w)
 	struct sbuf s = { 0 };
 
 	widget_time_text(ui->ja, r->time, &s);
-	draw_text(w, y, 1, UI_T(ui, "受信日時", "Received"), 14, 0);
+	draw_text(w, y, 1, _("Received"), 14, 0);
 	draw_text(w, y++, 16, s.s, cols - 17, 0);
 	sbuf_reset(&s);
 	if (r->quarantined) {
-		draw_text(w, y, 1, UI_T(ui, "ファイル", "File"), 14, 0);
+		draw_text(w, y, 1, _("File"), 14, 0);
 		draw_text(w, y++, 16, r->file_name, cols - 17, 0);
 		wattrset(w, draw_attr(DR_ERROR));
-		draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 14, 0);
+		draw_text(w, y, 1, _("Result"), 14, 0);
 		draw_text(w, y++, 16, status_word(ui, r->status), cols - 17, 0);
-		draw_text(w, y, 1, UI_T(ui, "理由", "Reason"), 14, 0);
+		draw_text(w, y, 1, _("Reason"), 14, 0);
 		draw_text(w, y++, 16, r->message, cols - 17, 0);
 		wattrset(w, A_NORMAL);
 		draw_text(w, y, 1, "SHA-256", 12, 0);
 		draw_text(w, y++, 16, r->sha256, cols - 17, 0);
 		y++;
 		wattrset(w, draw_attr(DR_DIM));
-		draw_text(w, y, 1, UI_T(ui, "ファイルは隔離フォルダに保存されています。文書の状態は送信状況で確かめてください。",
-					"The file is kept in the quarantine folder; see the send queue for the documents."),
+		draw_text(w, y, 1, _("The file is kept in the quarantine folder; see the send queue for the documents."),
 			  cols - 2, 0);
 		wattrset(w, A_NORMAL);
 		sbuf_free(&s);
@@ -616,26 +613,26 @@ static void detail_draw(struct view *v, WINDOW *w)
 	}
 	sbuf_printf(&s, "%llu  %s", (unsigned long long)r->doc_id,
 		    d->f ? (ui->ja ? d->f->title : d->f->title_en) : r->form);
-	draw_text(w, y, 1, UI_T(ui, "文書", "Document"), 14, 0);
+	draw_text(w, y, 1, _("Document"), 14, 0);
 	draw_text(w, y++, 16, s.s, cols - 17, 0);
 	sbuf_reset(&s);
-	draw_text(w, y, 1, UI_T(ui, "ファイルID", "File id"), 14, 0);
+	draw_text(w, y, 1, _("File id"), 14, 0);
 	sbuf_printf(&s, "%s   %s", r->file_id, r->file_name);
 	draw_text(w, y++, 16, s.s, cols - 17, 0);
 	sbuf_reset(&s);
 	int accepted = strcmp(r->status, "accepted") == 0;
 	wattrset(w, accepted ? (int)A_BOLD : draw_attr(DR_ERROR));
-	draw_text(w, y, 1, UI_T(ui, "結果", "Result"), 14, 0);
+	draw_text(w, y, 1, _("Result"), 14, 0);
 	draw_text(w, y++, 16, status_word(ui, r->status), cols - 17, 0);
 	wattrset(w, A_NORMAL);
 	if (accepted || *r->reception_no) {
-		draw_text(w, y, 1, UI_T(ui, "受付番号", "Reception no."), 14, 0);
+		draw_text(w, y, 1, _("Reception no."), 14, 0);
 		wattrset(w, (int)A_BOLD);
 		draw_text(w, y++, 16, r->reception_no, cols - 17, 0);
 		wattrset(w, A_NORMAL);
 	}
 	if (*r->message || *r->code) {
-		draw_text(w, y, 1, UI_T(ui, "メッセージ", "Message"), 14, 0);
+		draw_text(w, y, 1, _("Message"), 14, 0);
 		if (*r->code)
 			sbuf_printf(&s, "[%s] ", r->code);
 		sbuf_puts(&s, r->message);
@@ -646,8 +643,8 @@ static void detail_draw(struct view *v, WINDOW *w)
 		y++;
 		wattrset(w, (int)A_UNDERLINE);
 		draw_text(w, y, 0, "", cols, 1);
-		draw_text(w, y, 1, UI_T(ui, "項目", "Item"), 5, 0);
-		draw_text(w, y, 7, UI_T(ui, "項目名", "Label"), 22, 0);
+		draw_text(w, y, 1, _("Item"), 5, 0);
+		draw_text(w, y, 7, _("Label"), 22, 0);
 		draw_text(w, y++, 30, UI_T(ui, "内容", "Message"), cols - 31, 0);
 		wattrset(w, A_NORMAL);
 		int avail = rows - 1 - y;
@@ -659,9 +656,8 @@ static void detail_draw(struct view *v, WINDOW *w)
 			wlist_draw(&d->errs, w, y, count, &rows_fn);
 		}
 	}
-	widget_keys_line(w, d->nerr ? UI_T(ui, "Enter または F4 修正: エラーの項目で文書を開きます (直して再送信)",
-					   "Enter or F4 Correct: open the document at this item, fix, send again")
-				    : UI_T(ui, "Enter または F4: 文書を開きます", "Enter or F4: open the document"));
+	widget_keys_line(w, d->nerr ? _("Enter or F4 Correct: open the document at this item, fix, send again")
+				    : _("Enter or F4: open the document"));
 	sbuf_free(&s);
 	v->cursor_y = -1;
 }

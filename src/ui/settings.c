@@ -8,6 +8,7 @@
 #include "charset.h"
 #include "docops.h"
 #include "errcode.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ static int refuse_non_admin(struct ui *ui)
 {
 	if (strcmp(ui_role(ui), "3") == 0)
 		return 0;
-	ui_message(ui, 1, "%s", UI_T(ui, "設定は管理者だけが変更できます", "only an admin can change the settings"));
+	ui_message(ui, 1, "%s", _("only an admin can change the settings"));
 	return IKEN_EPERM;
 }
 
@@ -80,7 +81,7 @@ static void users_close(struct view *v)
 
 static const char *users_title(struct view *v)
 {
-	return UI_T(v->ui, "設定 › 利用者", "Settings › Users");
+	return _("Settings › Users");
 }
 
 /* What the rows of one paint share: the records on screen and the column widths. */
@@ -121,7 +122,7 @@ static void users_draw(struct view *v, WINDOW *w)
 	struct record **recs = widget_records(ui->app->st, ids, count);
 
 	wattrset(w, draw_attr(DR_TITLE));
-	draw_textf(w, 0, 1, cols - 2, UI_T(ui, "利用者 %zu 人", "%zu user(s)"), u->n);
+	draw_textf(w, 0, 1, cols - 2, _("%zu user(s)"), u->n);
 	wattrset(w, A_NORMAL);
 	/* column widths: header and the values on screen */
 	size_t ncols = u->f->nfields < USER_COLS ? u->f->nfields : USER_COLS;
@@ -155,8 +156,7 @@ static void users_draw(struct view *v, WINDOW *w)
 	struct wlist_rows rows_fn = { NULL, draw_row, &p };
 	wlist_draw(&u->wl, w, 2, count, &rows_fn);
 	widget_records_free(recs, count);
-	widget_keys_line(w, UI_T(ui, "Enter 編集   F3 新しい利用者 (Unix のログイン名と役割)",
-				 "Enter edit   F3 new user (Unix login and role)"));
+	widget_keys_line(w, _("Enter edit   F3 new user (Unix login and role)"));
 	v->cursor_y = -1;
 }
 
@@ -215,7 +215,7 @@ static void settings_close(struct view *v)
 
 static const char *settings_title(struct view *v)
 {
-	return UI_T(v->ui, "設定", "Settings");
+	return _("Settings");
 }
 
 static const struct {
@@ -231,7 +231,7 @@ static void settings_draw(struct view *v, WINDOW *w)
 	struct ui *ui = v->ui;
 	int cols = getmaxx(w), rows = getmaxy(w);
 	wattrset(w, draw_attr(DR_TITLE));
-	draw_text(w, 1, 2, UI_T(ui, "設定 (管理者)", "Settings (administrator)"), cols - 4, 0);
+	draw_text(w, 1, 2, _("Settings (administrator)"), cols - 4, 0);
 	wattrset(w, A_NORMAL);
 	for (size_t i = 0; i < ARRAY_SIZE(items); i++) {
 		wattrset(w, (int)i == s->wl.sel ? draw_attr(DR_SELECT) : draw_attr(DR_NORMAL));
@@ -245,8 +245,7 @@ static void settings_draw(struct view *v, WINDOW *w)
 	const struct form *sf = formset_get(ui->app->fs, SETTINGS_FORM);
 	if (app_settings(ui->app, &st) || !sf) {
 		wattrset(w, draw_attr(DR_WARN));
-		draw_text(w, y, 4, UI_T(ui, "設定がまだありません。1 で入力してください",
-					"no settings yet: choose 1 to enter them"), cols - 8, 0);
+		draw_text(w, y, 4, _("no settings yet: choose 1 to enter them"), cols - 8, 0);
 		wattrset(w, A_NORMAL);
 	} else {
 		for (size_t i = 0; i < 2 && i < sf->nfields && y < rows - 1; i++, y++) {
@@ -270,13 +269,13 @@ static void settings_draw(struct view *v, WINDOW *w)
 			draw_text(w, y, 30, lines[i].v ? lines[i].v : "", cols - 32, 0);
 		}
 		if (y < rows - 1) {
-			draw_text(w, y, 4, UI_T(ui, "結果確認の間隔", "Polling interval"), 24, 0);
-			draw_textf(w, y++, 30, cols - 32, UI_T(ui, "%d 秒 (結果待ちの警告 %d 時間)", "%d s (result warning after %d h)"),
+			draw_text(w, y, 4, _("Polling interval"), 24, 0);
+			draw_textf(w, y++, 30, cols - 32, _("%d s (result warning after %d h)"),
 				   tc.poll_seconds, tc.wait_hours);
 		}
 		term_conf_clear(&tc);
 	}
-	widget_keys_line(w, UI_T(ui, "Enter 開く   1 設定   2 利用者", "Enter open   1 settings   2 users"));
+	widget_keys_line(w, _("Enter open   1 settings   2 users"));
 	v->cursor_y = -1;
 }
 

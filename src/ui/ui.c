@@ -7,6 +7,7 @@
 #include "inbox.h"
 #include "outbox.h"
 #include "sign.h"
+#include "i18n.h"
 
 #include <openssl/crypto.h>
 
@@ -333,7 +334,7 @@ int ui_send(struct ui *ui, const uint64_t *ids, size_t n, struct sbuf *report)
 	if (rc)
 		return rc;
 	if (sign && ui->user) {
-		char *pin = ui_prompt_secret(ui, UI_T(ui, "HPKIカードのPIN:", "PIN of the HPKI card:"));
+		char *pin = ui_prompt_secret(ui, _("PIN of the HPKI card:"));
 		struct sbuf subject = { 0 };
 		if (!pin)
 			return IKEN_EPERM;
@@ -342,7 +343,7 @@ int ui_send(struct ui *ui, const uint64_t *ids, size_t n, struct sbuf *report)
 		free(pin);
 		if (!rc) {
 			struct sbuf q = { 0 };
-			sbuf_printf(&q, UI_T(ui, "署名者 %s で署名しますか", "sign as %s?"),
+			sbuf_printf(&q, _("sign as %s?"),
 				    subject.s ? subject.s : "");
 			if (!ui_confirm(ui, q.s))
 				rc = IKEN_EPERM;
@@ -364,7 +365,7 @@ int ui_send(struct ui *ui, const uint64_t *ids, size_t n, struct sbuf *report)
 int ui_confirm(struct ui *ui, const char *question)
 {
 	struct sbuf q = { 0 };
-	sbuf_printf(&q, "%s %s", question, UI_T(ui, "(y/n)", "(y/n)"));
+	sbuf_printf(&q, "%s %s", question, _("(y/n)"));
 	char *a = ui_prompt(ui, q.s, "");
 	sbuf_free(&q);
 	int yes = a && (a[0] == 'y' || a[0] == 'Y' || strncmp(a, "ｙ", 3) == 0 || strncmp(a, "はい", 6) == 0);
@@ -382,11 +383,10 @@ void ui_poll_now(struct ui *ui)
 	if (published || ps.imported || ps.quarantined) {
 		ui->counts_changed = 1;
 		if (ps.imported)
-			ui_message(ui, 0, UI_T(ui, "送信結果を %zu 件取り込みました", "%zu result(s) imported"),
+			ui_message(ui, 0, _("%zu result(s) imported"),
 				   ps.imported);
 		if (ps.quarantined)
-			ui_message(ui, 1, UI_T(ui, "読めない結果ファイルを %zu 件隔離しました (送信結果照会)",
-					       "%zu result file(s) quarantined (see results)"),
+			ui_message(ui, 1, _("%zu result file(s) quarantined (see results)"),
 				   ps.quarantined);
 	}
 	sbuf_free(&report);

@@ -71,7 +71,8 @@ int ui_main(struct app *a);
 int ui_push(struct ui *ui, const struct view_ops *ops, void *arg);
 /* A message on the message line until the next key (error: shown as an error). */
 void ui_message(struct ui *ui, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Picks the Japanese or English text. */
+/* Picks the Japanese or English text. Messages use _() and po/ja.po; UI_T is left only where
+ * gettext cannot express the pair (an empty English text, one English text with two Japanese ones). */
 #define UI_T(ui_, ja_, en_) ((ui_)->ja ? (ja_) : (en_))
 /* Asks a yes/no question on the message line; 1 for yes. */
 int ui_confirm(struct ui *ui, const char *question);
