@@ -76,25 +76,33 @@ static void zero_bits(const struct form *f, struct record *r)
 	}
 }
 
-struct record *docops_new(struct app *a, const struct form *f, const struct record *user,
-			  const struct record *src)
+/* The prefills a new document takes from the settings, the signed-in user and today, then its
+ * check boxes and derived items (overwrite: replace values already there, as 前回コピー does). */
+static void refresh(struct app *a, const struct form *f, struct record *r,
+		    const struct record *user, const char *today, int overwrite)
 {
-	struct record *r = rec_new(f->id, f->layout_version);
 	struct record *settings = NULL;
-	char today[9];
-	today_ymd(today);
-	if (src)
-		prefill_src(f, r, src, 0);
 	if (app_settings(a, &settings) == 0)
-		docio_prefill(f, r, "settings", settings, today, 0);
+		docio_prefill(f, r, "settings", settings, today, overwrite);
 	rec_free(settings);
 	/* The doctor's name and number on an opinion are the signed-in doctor's; a clerk preparing
 	 * a draft leaves them for the doctor who finalizes it. */
 	if (is_doctor(user))
-		docio_prefill(f, r, "user", user, today, 0);
-	docio_prefill(f, r, "today", NULL, today, 0);
+		docio_prefill(f, r, "user", user, today, overwrite);
+	docio_prefill(f, r, "today", NULL, today, overwrite);
 	zero_bits(f, r);
 	derive_record(a->fs, f, r, 0);
+}
+
+struct record *docops_new(struct app *a, const struct form *f, const struct record *user,
+			  const struct record *src)
+{
+	struct record *r = rec_new(f->id, f->layout_version);
+	char today[9];
+	today_ymd(today);
+	if (src)
+		prefill_src(f, r, src, 0);
+	refresh(a, f, r, user, today, 0);
 	return r;
 }
 
@@ -222,15 +230,7 @@ int docops_copy_previous(struct app *a, const char *insured_no, const struct rec
 	}
 	if (c.master_rec)
 		prefill_src(f, r, c.master_rec, 1);
-	struct record *settings = NULL;
-	if (app_settings(a, &settings) == 0)
-		docio_prefill(f, r, "settings", settings, today, 1);
-	rec_free(settings);
-	if (is_doctor(user))
-		docio_prefill(f, r, "user", user, today, 1);
-	docio_prefill(f, r, "today", NULL, today, 1);
-	zero_bits(f, r);
-	derive_record(a->fs, f, r, 0);
+	refresh(a, f, r, user, today, 1);
 	rec_free(c.latest);
 	rec_free(c.master_rec);
 	*out = r;
