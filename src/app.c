@@ -1,6 +1,6 @@
 #include "config.h"
 #include "app.h"
-#include "docio.h"
+#include "model/docio.h"
 #include "errcode.h"
 
 #include <stdlib.h>

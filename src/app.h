@@ -3,10 +3,10 @@
 #ifndef IKEN_APP_H
 #define IKEN_APP_H
 
-#include "envelope.h"
-#include "form.h"
-#include "record.h"
-#include "store.h"
+#include "exchange/envelope.h"
+#include "model/form.h"
+#include "model/record.h"
+#include "store/store.h"
 
 struct sign_key;
 

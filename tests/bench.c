@@ -2,12 +2,12 @@
  * Imports N generated opinions through the real import path into a real store, exports them,
  * runs index queries and the checks, and prints wall time per step and the peak resident size. */
 #include "config.h"
-#include "check.h"
-#include "docio.h"
-#include "envelope.h"
-#include "form.h"
+#include "model/check.h"
+#include "model/docio.h"
+#include "exchange/envelope.h"
+#include "model/form.h"
 #include "genlib.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * values hold no VT or CR, errors name a line, and the rows parsed so far round-trip through
  * csv_write_row. */
 #include "config.h"
-#include "csvrec.h"
+#include "model/csvrec.h"
 #include "errcode.h"
 #include "fuzzlib.h"
 #include "util.h"

@@ -10,7 +10,7 @@
  * code list, bits fields one label per box). */
 #include "config.h"
 #include "errcode.h"
-#include "form.h"
+#include "model/form.h"
 #include "fuzzlib.h"
 #include "util.h"
 

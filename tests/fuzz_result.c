@@ -7,8 +7,8 @@
  * and survives result_build and a second parse unchanged; a parsed envelope's CSV re-encodes;
  * and Base64 the decoder accepts is exactly what the encoder writes for its bytes. */
 #include "config.h"
-#include "charset.h"
-#include "envelope.h"
+#include "model/charset.h"
+#include "exchange/envelope.h"
 #include "errcode.h"
 #include "fuzzlib.h"
 #include "util.h"

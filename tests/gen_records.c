@@ -11,7 +11,7 @@
  * opinion k (cycling when N is larger): the items with prefill="opinion.X" (insured number,
  * name, written date, …) are the opinion's, so an invoice pairs with its opinion. */
 #include "config.h"
-#include "docio.h"
+#include "model/docio.h"
 #include "errcode.h"
 #include "genlib.h"
 

@@ -4,8 +4,8 @@
  * clock. */
 #include "config.h"
 #include "genlib.h"
-#include "charset.h"
-#include "wareki.h"
+#include "model/charset.h"
+#include "model/wareki.h"
 
 #include <stdlib.h>
 #include <string.h>

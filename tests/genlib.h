@@ -8,9 +8,9 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "check.h"
-#include "form.h"
-#include "record.h"
+#include "model/check.h"
+#include "model/form.h"
+#include "model/record.h"
 #include "util.h"
 
 /* The test clock: generated documents are written between 20260101 and 20260331. */

@@ -10,12 +10,12 @@
  * counter from --id-start (default 1), written atomically into OUTDIR; its name is printed.
  * CLINICCODE "-" takes each record's own clinic code (the field terminal.xml names). */
 #include "config.h"
-#include "check.h"
-#include "docio.h"
-#include "envelope.h"
+#include "model/check.h"
+#include "model/docio.h"
+#include "exchange/envelope.h"
 #include "errcode.h"
-#include "form.h"
-#include "record.h"
+#include "model/form.h"
+#include "model/record.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * (atomically) only when signing succeeded. Exit 0 success, 1 refused or failed, 2 usage. */
 #include "config.h"
 #include "errcode.h"
-#include "sign.h"
+#include "exchange/sign.h"
 #include "util.h"
 
 #include <getopt.h>

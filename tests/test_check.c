@@ -6,12 +6,12 @@
  *     (age, paralysis, walking aids, other departments, medical services, the invoice amounts).
  * Today is 20260401 throughout; forms come from $IKEN_FORMS. */
 #include "config.h"
-#include "check.h"
-#include "docio.h"
+#include "model/check.h"
+#include "model/docio.h"
 #include "errcode.h"
 #include "genlib.h"
 #include "tap.h"
-#include "wareki.h"
+#include "model/wareki.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "csvrec.h"
+#include "model/csvrec.h"
 #include "errcode.h"
 #include "util.h"
 #include "tap.h"

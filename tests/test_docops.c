@@ -1,10 +1,10 @@
 /* docops: new records with their prefills, 前回コピー, saving against a revision, autosave,
  * finalize and reopen, on a real store in a temporary folder. */
 #include "config.h"
-#include "docops.h"
+#include "model/docops.h"
 #include "errcode.h"
 #include "genlib.h"
-#include "wareki.h"
+#include "model/wareki.h"
 #include "tap.h"
 
 #include <ftw.h>

@@ -2,15 +2,15 @@
  * SHA-256, file names, and results (accepted, rejected, Shift_JIS, shuffled, truncated, DTD,
  * too large). */
 #include "config.h"
-#include "envelope.h"
-#include "charset.h"
-#include "check.h"
-#include "csvrec.h"
-#include "docio.h"
+#include "exchange/envelope.h"
+#include "model/charset.h"
+#include "model/check.h"
+#include "model/csvrec.h"
+#include "model/docio.h"
 #include "errcode.h"
-#include "form.h"
+#include "model/form.h"
 #include "genlib.h"
-#include "record.h"
+#include "model/record.h"
 #include "util.h"
 #include "tap.h"
 

@@ -3,7 +3,7 @@
  * a copy of forms/form.rng. */
 #include "config.h"
 #include "errcode.h"
-#include "form.h"
+#include "model/form.h"
 #include "tap.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* record: values by id, the binary encoding, damaged buffers. */
 #include "config.h"
-#include "record.h"
+#include "model/record.h"
 #include "errcode.h"
 #include "tap.h"
 

@@ -4,12 +4,12 @@
  * messages; CRLs; ECDSA; PIN files. The clock is fixed (2026-04-01 09:30 Asia/Tokyo).
  * tests/sign.sh covers PKCS#11 (SoftHSM2) and xmlsec1. */
 #include "config.h"
-#include "sign.h"
-#include "envelope.h"
+#include "exchange/sign.h"
+#include "exchange/envelope.h"
 #include "errcode.h"
-#include "form.h"
+#include "model/form.h"
 #include "genlib.h"
-#include "record.h"
+#include "model/record.h"
 #include "util.h"
 #include "tap.h"
 

@@ -1,7 +1,7 @@
 #include "config.h"
-#include "store.h"
+#include "store/store.h"
 #include "errcode.h"
-#include "record.h"
+#include "model/record.h"
 #include "util.h"
 #include "tap.h"
 

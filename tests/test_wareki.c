@@ -1,5 +1,5 @@
 #include "config.h"
-#include "wareki.h"
+#include "model/wareki.h"
 #include "errcode.h"
 #include "util.h"
 #include "tap.h"

@@ -1,6 +1,6 @@
 #include "config.h"
 #include "ui/draw.h"
-#include "charset.h"
+#include "model/charset.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -2,9 +2,9 @@
 #include "config.h"
 #include "ui/field.h"
 #include "ui/draw.h"
-#include "charset.h"
+#include "model/charset.h"
 #include "errcode.h"
-#include "wareki.h"
+#include "model/wareki.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <wchar.h>
 #include <curses.h>
-#include "form.h"
+#include "model/form.h"
 #include "ui/actions.h"
 #include "util.h"
 

@@ -12,12 +12,12 @@
 #include "ui/draw.h"
 #include "ui/field.h"
 #include "ui/widgets.h"
-#include "charset.h"
-#include "check.h"
-#include "docio.h"
-#include "docops.h"
+#include "model/charset.h"
+#include "model/check.h"
+#include "model/docio.h"
+#include "model/docops.h"
 #include "errcode.h"
-#include "wareki.h"
+#include "model/wareki.h"
 #include "i18n.h"
 
 #include <stdlib.h>

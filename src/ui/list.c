@@ -5,11 +5,11 @@
 #include "ui/ui.h"
 #include "ui/draw.h"
 #include "ui/widgets.h"
-#include "charset.h"
-#include "docio.h"
-#include "docops.h"
+#include "model/charset.h"
+#include "model/docio.h"
+#include "model/docops.h"
 #include "errcode.h"
-#include "outbox.h"
+#include "exchange/outbox.h"
 #include "i18n.h"
 
 #include <stdio.h>

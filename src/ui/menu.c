@@ -3,7 +3,7 @@
 #include "ui/ui.h"
 #include "ui/draw.h"
 #include "ui/widgets.h"
-#include "outbox.h"
+#include "exchange/outbox.h"
 #include "i18n.h"
 
 #include <stdlib.h>

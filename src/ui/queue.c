@@ -5,9 +5,9 @@
 #include "ui/ui.h"
 #include "ui/draw.h"
 #include "ui/widgets.h"
-#include "charset.h"
+#include "model/charset.h"
 #include "errcode.h"
-#include "outbox.h"
+#include "exchange/outbox.h"
 #include "i18n.h"
 
 #include <stdio.h>

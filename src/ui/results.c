@@ -6,7 +6,7 @@
 #include "ui/draw.h"
 #include "ui/widgets.h"
 #include "errcode.h"
-#include "inbox.h"
+#include "exchange/inbox.h"
 #include "i18n.h"
 
 #include <stdio.h>

@@ -5,8 +5,8 @@
 #include "ui/ui.h"
 #include "ui/draw.h"
 #include "ui/widgets.h"
-#include "charset.h"
-#include "docops.h"
+#include "model/charset.h"
+#include "model/docops.h"
 #include "errcode.h"
 #include "i18n.h"
 

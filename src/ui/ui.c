@@ -1,12 +1,12 @@
 #include "config.h"
 #include "ui/ui.h"
 #include "ui/draw.h"
-#include "charset.h"
-#include "docops.h"
+#include "model/charset.h"
+#include "model/docops.h"
 #include "errcode.h"
-#include "inbox.h"
-#include "outbox.h"
-#include "sign.h"
+#include "exchange/inbox.h"
+#include "exchange/outbox.h"
+#include "exchange/sign.h"
 #include "i18n.h"
 
 #include <openssl/crypto.h>

@@ -1,8 +1,8 @@
 #include "config.h"
 #include "ui/widgets.h"
 #include "ui/ui.h"
-#include "charset.h"
-#include "wareki.h"
+#include "model/charset.h"
+#include "model/wareki.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

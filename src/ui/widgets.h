@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <wchar.h>
 #include <curses.h>
-#include "form.h"
-#include "store.h"
+#include "model/form.h"
+#include "store/store.h"
 #include "util.h"
 #include "ui/actions.h"
 #include "ui/draw.h"

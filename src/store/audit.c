@@ -1,5 +1,5 @@
 #include "config.h"
-#include "audit.h"
+#include "store/audit.h"
 #include "errcode.h"
 #include "util.h"
 

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "record.h"
+#include "model/record.h"
 
 #define STORE_SCHEMA_VERSION 1
 

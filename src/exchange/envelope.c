@@ -1,7 +1,7 @@
 #include "config.h"
-#include "envelope.h"
-#include "charset.h"
-#include "docio.h"
+#include "exchange/envelope.h"
+#include "model/charset.h"
+#include "model/docio.h"
 #include "errcode.h"
 #include "xmlsafe.h"
 

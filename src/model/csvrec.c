@@ -1,7 +1,7 @@
 #include "config.h"
 
 #include <csv.h>
-#include "csvrec.h"
+#include "model/csvrec.h"
 #include "errcode.h"
 
 #include <errno.h>

@@ -1,8 +1,8 @@
 #include "config.h"
-#include "check.h"
-#include "charset.h"
+#include "model/check.h"
+#include "model/charset.h"
 #include "errcode.h"
-#include "wareki.h"
+#include "model/wareki.h"
 
 #include <math.h>
 #include <stdio.h>

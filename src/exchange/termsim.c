@@ -5,14 +5,14 @@
  * result folder. Faults make it misbehave on purpose. It verifies nothing else (no signatures).
  * Logs name files and outcomes only: never the content of a document. */
 #include "config.h"
-#include "charset.h"
-#include "check.h"
-#include "csvrec.h"
-#include "envelope.h"
-#include "sign.h"
+#include "model/charset.h"
+#include "model/check.h"
+#include "model/csvrec.h"
+#include "exchange/envelope.h"
+#include "exchange/sign.h"
 #include "errcode.h"
-#include "form.h"
-#include "record.h"
+#include "model/form.h"
+#include "model/record.h"
 #include "util.h"
 
 #include <errno.h>

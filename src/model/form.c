@@ -1,5 +1,5 @@
 #include "config.h"
-#include "form.h"
+#include "model/form.h"
 #include "errcode.h"
 #include "xmlsafe.h"
 

@@ -5,10 +5,10 @@
 
 #include <stddef.h>
 #include <time.h>
-#include "check.h"
-#include "form.h"
-#include "record.h"
-#include "store.h"
+#include "model/check.h"
+#include "model/form.h"
+#include "model/record.h"
+#include "store/store.h"
 
 #define DOCIO_MAX_FILE (256 * 1024 * 1024)
 

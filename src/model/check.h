@@ -3,8 +3,8 @@
 #ifndef IKEN_CHECK_H
 #define IKEN_CHECK_H
 
-#include "form.h"
-#include "record.h"
+#include "model/form.h"
+#include "model/record.h"
 
 enum severity { SEV_ERROR, SEV_WARNING };
 

@@ -1,6 +1,6 @@
 #include "config.h"
-#include "wareki.h"
-#include "charset.h"
+#include "model/wareki.h"
+#include "model/charset.h"
 #include "errcode.h"
 #include "util.h"
 

@@ -2,8 +2,8 @@
  * store_read(), whose callbacks may run more than once: they work on copies held in their
  * context and the caller's record is only touched after the transaction committed. */
 #include "config.h"
-#include "docops.h"
-#include "docio.h"
+#include "model/docops.h"
+#include "model/docio.h"
 #include "errcode.h"
 
 #include <stdlib.h>

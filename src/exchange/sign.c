@@ -4,8 +4,8 @@
  * digest, signature, certificate and Base64 operation. OpenSSL errors are translated in
  * ossl_fail(), PKCS#11 return values in p11_fail(). */
 #include "config.h"
-#include "sign.h"
-#include "envelope.h"
+#include "exchange/sign.h"
+#include "exchange/envelope.h"
 #include "errcode.h"
 #include "xmlsafe.h"
 

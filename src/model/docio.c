@@ -1,7 +1,7 @@
 #include "config.h"
-#include "docio.h"
-#include "charset.h"
-#include "csvrec.h"
+#include "model/docio.h"
+#include "model/charset.h"
+#include "model/csvrec.h"
 #include "errcode.h"
 
 #include <stdio.h>

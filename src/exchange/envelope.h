@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 #include <time.h>
-#include "form.h"
-#include "record.h"
+#include "model/form.h"
+#include "model/record.h"
 #include "util.h"
 
 #define ENVELOPE_MAX_FILE (16 * 1024 * 1024)  /* results and envelopes larger are refused */

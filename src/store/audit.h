@@ -4,7 +4,7 @@
 #define IKEN_AUDIT_H
 
 #include <stdint.h>
-#include "store.h"
+#include "store/store.h"
 
 enum audit_log { AUDIT_SEND, AUDIT_RECV };
 

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "record.h"
+#include "model/record.h"
 #include "errcode.h"
 
 #include <stdlib.h>

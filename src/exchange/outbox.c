@@ -1,12 +1,12 @@
 #include "config.h"
-#include "outbox.h"
-#include "audit.h"
-#include "check.h"
-#include "docio.h"
-#include "envelope.h"
+#include "exchange/outbox.h"
+#include "store/audit.h"
+#include "model/check.h"
+#include "model/docio.h"
+#include "exchange/envelope.h"
 #include "errcode.h"
 #include "i18n.h"
-#include "sign.h"
+#include "exchange/sign.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

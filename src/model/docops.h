@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 #include "app.h"
-#include "check.h"
+#include "model/check.h"
 
 /* A new record of form f: prefills from the settings, the signed-in user (user may be NULL),
  * today, and from src when given (an applicant record for an opinion: "applicant.X"; an opinion

@@ -1,9 +1,9 @@
 #include "config.h"
-#include "inbox.h"
-#include "audit.h"
-#include "envelope.h"
+#include "exchange/inbox.h"
+#include "store/audit.h"
+#include "exchange/envelope.h"
 #include "errcode.h"
-#include "outbox.h"
+#include "exchange/outbox.h"
 #include "i18n.h"
 
 #include <dirent.h>

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "charset.h"
+#include "model/charset.h"
 
 #include <iconv.h>
 #include <stdlib.h>
