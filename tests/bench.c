@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	struct import_result res;
 	int rc = docio_import(st, fs, f, csv.s, csv.len, 0, "bench", &report, &res);
 	double t2 = now_s();
-	docio_export(st, f, -1, &out);
+	docio_export(st, f, -1, "bench", &out);
 	double t3 = now_s();
 	size_t found = 0;
 	for (int q = 0; q < 100; q++) {

@@ -7,6 +7,7 @@
 #include "model/charset.h"
 #include "model/docio.h"
 #include "model/wareki.h"
+#include "store/audit.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -137,7 +138,7 @@ static int cmd_export(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	struct sbuf out = { 0 };
-	rc = docio_export(c->app->st, f, status, &out);
+	rc = docio_export(c->app->st, f, status, c->app->user, &out);
 	if (!rc && fwrite(out.s, 1, out.len, stdout) != out.len)
 		rc = -5; /* EIO */
 	sbuf_free(&out);
@@ -269,7 +270,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	struct record *r;
-	rc = store_get(c->app->st, id, &r);
+	rc = audit_get_record(c->app->st, id, AUDIT_SHOW, c->app->user, &r);
 	if (rc) {
 		fprintf(stderr, "iken: %s: %s\n", argv[1], iken_strerror(rc));
 		return cli_exit_for(rc);
