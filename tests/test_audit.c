@@ -190,9 +190,15 @@ static void test_actions(void)
 		 (unsigned long long)r->id);
 	is_str(last_line(&g), want, "final -> draft is a reopen entry");
 	r->status = ST_QUEUED;
-	ok(store_update(st, r, 4, "doc") == 0, "status change");
+	ok(store_update(st, r, 4, "doc") == 0, "sent from draft");
 	entries(st, &g);
-	snprintf(want, sizeof(want), "doc|1|update|ikensho|%llu||||r5 draft>queued",
+	snprintf(want, sizeof(want), "doc|1|finalize|ikensho|%llu||||r5 draft>queued",
+		 (unsigned long long)r->id);
+	is_str(last_line(&g), want, "draft -> queued (send) is a finalize entry too");
+	r->status = ST_PUBLISHED;
+	ok(store_update(st, r, 5, "doc") == 0, "status change");
+	entries(st, &g);
+	snprintf(want, sizeof(want), "doc|1|update|ikensho|%llu||||r6 queued>published",
 		 (unsigned long long)r->id);
 	is_str(last_line(&g), want, "another status change: an update with the transition");
 
@@ -207,7 +213,7 @@ static void test_actions(void)
 	uint64_t id = r->id;
 	ok(store_write(st, delete_txn, &id) == 0, "delete");
 	entries(st, &g);
-	snprintf(want, sizeof(want), "tester||delete|ikensho|%llu||||r5", (unsigned long long)id);
+	snprintf(want, sizeof(want), "tester||delete|ikensho|%llu||||r6", (unsigned long long)id);
 	is_str(last_line(&g), want, "delete: the user running it");
 
 	uint64_t ids[] = { 9, 4, 3, 5, 4, 12, 11 };

@@ -483,7 +483,9 @@ static int on_record(struct store_txn *t, const struct record *old, const struct
 	} else {
 		changed_fields(old, now, &fields);
 		a = AUDIT_UPDATE;
-		if (old->status == ST_DRAFT && now->status == ST_FINAL)
+		/* sending a draft finalizes and queues it in one write */
+		if ((old->status == ST_DRAFT || old->status == ST_REJECTED) &&
+		    (now->status == ST_FINAL || now->status == ST_QUEUED))
 			a = AUDIT_FINALIZE;
 		else if (old->status != ST_DRAFT && now->status == ST_DRAFT)
 			a = AUDIT_REOPEN;
