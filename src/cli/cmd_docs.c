@@ -231,7 +231,8 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	lc.q.form = lc.f->id;
 	lc.q.status = status;
 	if (query && query_from(query, &lc.q, from, to))
-		return cli_usage_error(_("cannot read the query '%s': give an insured number (10 digits), a kana prefix, a date or FROM..TO"), query);
+		/* not repeated: a query is a name or an insured number */
+		return cli_usage_error("%s", _("cannot read the query: give an insured number (10 digits), a kana prefix, a date or FROM..TO"));
 	return cli_exit_error(store_read(c->app->st, list_txn, &lc));
 }
 

@@ -279,9 +279,10 @@ int docio_import(struct store *st, const struct formset *fs, const struct form *
 			for (size_t j = 0; j < i; j++) {
 				if (strcmp(rec_val(rows.recs[j], f->key), rec_val(rows.recs[i], f->key)))
 					continue;
-				sbuf_printf(report, "line %zu: %s %s already appears on line %zu\n",
-					    rows.lines[i], f->key, rec_val(rows.recs[i], f->key),
-					    rows.lines[j]);
+				/* the key's value is personal (an insured number): the line
+				 * numbers say which rows */
+				sbuf_printf(report, "line %zu: the same %s as on line %zu\n",
+					    rows.lines[i], f->key, rows.lines[j]);
 				ps.nerrors++;
 			}
 		for (size_t k = 0; k < ps.n; k++) {
