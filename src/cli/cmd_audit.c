@@ -260,9 +260,7 @@ static int audit_verify_cmd(struct cli *c, int argc, char **argv)
 	sbuf_free(&line);
 	free(v.found.v);
 	if (v.sum.problems) {
-		printf(ngettext("the audit trail is broken: %zu problem\n",
-				"the audit trail is broken: %zu problems\n", v.sum.problems),
-		       v.sum.problems);
+		printf(_("the audit trail is broken: %zu problem(s)\n"), v.sum.problems);
 		return EXIT_DATA;
 	}
 	printf("%s\n", _("the audit trail is intact"));
