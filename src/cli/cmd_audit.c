@@ -250,7 +250,8 @@ static int audit_verify_cmd(struct cli *c, int argc, char **argv)
 	printf(_("audit trail: %llu entries; recorded end: entry %llu, %s\n"),
 	       (unsigned long long)v.sum.entries, (unsigned long long)v.sum.last, v.sum.head);
 	/* in the order of the trail, whatever order they were found in */
-	qsort(v.found.v, v.found.n, sizeof(*v.found.v), problem_cmp);
+	if (v.found.n)
+		qsort(v.found.v, v.found.n, sizeof(*v.found.v), problem_cmp);
 	struct sbuf line = { 0 };
 	for (size_t i = 0; i < v.found.n; i++) {
 		sbuf_reset(&line);

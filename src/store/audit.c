@@ -927,7 +927,8 @@ int audit_migrate_logs(struct store_txn *t)
 	}
 	if (rc)
 		goto cleanup;
-	qsort(l.v, l.n, sizeof(*l.v), old_cmp);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), old_cmp);
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		struct old_entry *e = &l.v[i];
 		struct sbuf d = { 0 };
