@@ -1,6 +1,7 @@
 #include "config.h"
 #include "app.h"
 #include "model/docio.h"
+#include "store/audit.h"
 #include "errcode.h"
 
 #include <stdlib.h>
@@ -42,6 +43,18 @@ static void register_indexes(struct app *a)
 	}
 }
 
+/* The audit trail names each user's role: the role field of the user record of that login. */
+static void role_of(struct store_txn *t, const char *login, struct sbuf *out, void *ctx)
+{
+	const struct form *uf = formset_get(((struct app *)ctx)->fs, "user");
+	struct record *u;
+	uint64_t id;
+	if (uf && docio_find_key(t, uf, login, &id) == 0 && store_rec_get(t, id, &u) == 0) {
+		sbuf_puts(out, app_role(u));
+		rec_free(u);
+	}
+}
+
 int app_open(const char *data_opt, const char *forms_opt, struct app **out, struct sbuf *err)
 {
 	struct app *a = xcalloc(1, sizeof(*a));
@@ -57,6 +70,7 @@ int app_open(const char *data_opt, const char *forms_opt, struct app **out, stru
 		goto fail;
 	}
 	register_indexes(a);
+	audit_attach(a->st, role_of, a);
 	struct sbuf tpath = { 0 };
 	sbuf_printf(&tpath, "%s/terminal.xml", forms);
 	rc = terminal_conf_load(tpath.s, &a->tc, err);

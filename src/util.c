@@ -130,18 +130,27 @@ void sbuf_free(struct sbuf *b)
 	b->len = b->cap = 0;
 }
 
+int iken_parse_ymdhms(const char *s, time_t *out)
+{
+	struct tm tm = { 0 };
+	if (strlen(s) != 14 || strspn(s, "0123456789") != 14 ||
+	    sscanf(s, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec) != 6)
+		return -EINVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_isdst = -1;
+	*out = mktime(&tm);
+	return 0;
+}
+
 time_t iken_now(void)
 {
 	const char *t = getenv("IKEN_TEST_NOW");
 	if (t && *t) {
-		struct tm tm = { 0 };
-		if (strlen(t) == 14 && sscanf(t, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon,
-					      &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
-			tm.tm_year -= 1900;
-			tm.tm_mon -= 1;
-			tm.tm_isdst = -1;
-			return mktime(&tm);
-		}
+		time_t when;
+		if (iken_parse_ymdhms(t, &when) == 0)
+			return when;
 		uint64_t v;
 		if (parse_u64(t, &v) == 0)
 			return (time_t)v;

@@ -33,6 +33,8 @@ void sbuf_free(struct sbuf *b);
 
 /* The current time; IKEN_TEST_NOW (YYYYMMDDHHMMSS, local time, or Unix seconds) fixes it for tests. */
 time_t iken_now(void);
+/* Parses local time YYYYMMDDHHMMSS (as iken_ymdhms() writes it); 0 or -EINVAL. */
+int iken_parse_ymdhms(const char *s, time_t *out);
 /* Local date of t as YYYYMMDD into out[9]. */
 void iken_ymd(time_t t, char out[9]);
 /* Local time of t as YYYYMMDDHHMMSS into out[15]. */

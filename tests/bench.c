@@ -7,6 +7,7 @@
 #include "exchange/envelope.h"
 #include "model/form.h"
 #include "genlib.h"
+#include "store/audit.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -47,6 +48,77 @@ static int bench_find(struct store *s, struct store_query *q, uint64_t **ids, si
 	return store_read(s, find_txn, &c);
 }
 
+/* --- the audit trail: what an entry costs where staff wait --- */
+
+struct add_ctx {
+	unsigned long n;
+};
+
+static int add_many(struct store_txn *t, void *vctx)
+{
+	struct add_ctx *c = vctx;
+	int rc = 0;
+	for (unsigned long i = 0; i < c->n && !rc; i++) {
+		uint64_t id = i + 1;
+		struct audit_event ev = { .action = AUDIT_UPDATE, .user = "bench", .form = "ikensho",
+					  .ids = &id, .nids = 1, .fields = "name,address",
+					  .detail = "r2" };
+		rc = audit_add(t, &ev);
+	}
+	return rc;
+}
+
+static int count_cb(const struct audit_entry *e, void *ctx)
+{
+	(void)e;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static int scan_txn(struct store_txn *t, void *ctx)
+{
+	return audit_scan(t, count_cb, ctx);
+}
+
+static int verify_txn(struct store_txn *t, void *ctx)
+{
+	return audit_verify(t, NULL, NULL, ctx);
+}
+
+static void bench_audit(struct store *st, unsigned long n)
+{
+	const int opens = 200;
+	double t0 = now_s();
+	for (int i = 0; i < opens; i++) {
+		struct record *r = NULL;
+		store_get(st, (uint64_t)(i % (int)n) + 1, &r);
+		rec_free(r);
+	}
+	double t1 = now_s();
+	for (int i = 0; i < opens; i++) {
+		struct record *r = NULL;
+		audit_get_record(st, (uint64_t)(i % (int)n) + 1, AUDIT_OPEN, "bench", &r);
+		rec_free(r);
+	}
+	double t2 = now_s();
+	struct add_ctx ac = { n };
+	store_write(st, add_many, &ac);
+	double t3 = now_s();
+	struct audit_summary sum;
+	store_read(st, verify_txn, &sum);
+	double t4 = now_s();
+	size_t shown = 0;
+	store_read(st, scan_txn, &shown);
+	double t5 = now_s();
+	printf("open a document         %.2f ms read only, %.2f ms with its audit entry (one "
+	       "synchronous write)\n", (t1 - t0) * 1000 / opens, (t2 - t1) * 1000 / opens);
+	printf("%lu audit entries       %.3f s in one transaction  %.1f us each\n", n, t3 - t2,
+	       (t3 - t2) * 1e6 / (double)n);
+	printf("audit verify            %.3f s  %llu entries  %zu problems\n", t4 - t3,
+	       (unsigned long long)sum.entries, sum.problems);
+	printf("audit show (scan)       %.3f s  %zu entries\n", t5 - t4, shown);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
@@ -79,7 +151,7 @@ int main(int argc, char **argv)
 	struct import_result res;
 	int rc = docio_import(st, fs, f, csv.s, csv.len, 0, "bench", &report, &res);
 	double t2 = now_s();
-	docio_export(st, f, -1, &out);
+	docio_export(st, f, -1, "bench", &out);
 	double t3 = now_s();
 	size_t found = 0;
 	for (int q = 0; q < 100; q++) {
@@ -121,6 +193,7 @@ int main(int argc, char **argv)
 	printf("100 kana-prefix queries %.3f s  (%zu hits)\n", t4 - t3, found);
 	printf("%zu envelopes           %.3f s  %.0f/s  (%zu bytes each on average)\n", nenv, t5 - t4,
 	       (double)nenv / (t5 - t4), nenv ? env_bytes / nenv : 0);
+	bench_audit(st, n);
 	printf("store map size          %zu KiB\n", store_map_size(st) / 1024);
 	printf("peak resident size      %ld KiB\n", peak_kib());
 	store_close(st);

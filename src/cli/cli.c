@@ -16,6 +16,7 @@
 static const struct cli_command *const tables[] = {
 	cli_cmds_docs,
 	cli_cmds_exchange,
+	cli_cmds_audit,
 };
 
 #define SYNOPSIS_COLUMN 32

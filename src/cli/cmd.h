@@ -29,6 +29,7 @@ struct cli_command {
  * them in the order `iken --help` shows them. */
 extern const struct cli_command cli_cmds_docs[];
 extern const struct cli_command cli_cmds_exchange[];
+extern const struct cli_command cli_cmds_audit[];
 
 /* A command's option: a flag (set to 1 when given) or one with an argument (the last given). */
 struct cmd_opt {

@@ -7,6 +7,7 @@
 #include "model/charset.h"
 #include "model/docio.h"
 #include "model/wareki.h"
+#include "store/audit.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -137,7 +138,7 @@ static int cmd_export(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	struct sbuf out = { 0 };
-	rc = docio_export(c->app->st, f, status, &out);
+	rc = docio_export(c->app->st, f, status, c->app->user, &out);
 	if (!rc && fwrite(out.s, 1, out.len, stdout) != out.len)
 		rc = -5; /* EIO */
 	sbuf_free(&out);
@@ -230,7 +231,8 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	lc.q.form = lc.f->id;
 	lc.q.status = status;
 	if (query && query_from(query, &lc.q, from, to))
-		return cli_usage_error(_("cannot read the query '%s': give an insured number (10 digits), a kana prefix, a date or FROM..TO"), query);
+		/* not repeated: a query is a name or an insured number */
+		return cli_usage_error("%s", _("cannot read the query: give an insured number (10 digits), a kana prefix, a date or FROM..TO"));
 	return cli_exit_error(store_read(c->app->st, list_txn, &lc));
 }
 
@@ -269,7 +271,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	struct record *r;
-	rc = store_get(c->app->st, id, &r);
+	rc = audit_get_record(c->app->st, id, AUDIT_SHOW, c->app->user, &r);
 	if (rc) {
 		fprintf(stderr, "iken: %s: %s\n", argv[1], iken_strerror(rc));
 		return cli_exit_for(rc);

@@ -1,5 +1,5 @@
 /* Commands of the exchange with the terminal: send, verify, queue, cancel, poll, results,
- * envelope, log. */
+ * envelope (log: cmd_audit.c). */
 #include "config.h"
 #include "cli/cmd.h"
 #include "app.h"
@@ -10,7 +10,6 @@
 #include "model/csvrec.h"
 #include "model/docio.h"
 #include "model/wareki.h"
-#include "store/audit.h"
 #include "exchange/inbox.h"
 #include "exchange/outbox.h"
 #include "exchange/sign.h"
@@ -444,37 +443,6 @@ static int cmd_envelope(struct cli *c, int argc, char **argv)
 	return rc ? EXIT_DATA : EXIT_OK;
 }
 
-static int print_audit(const struct audit_entry *e, void *ctx)
-{
-	(void)ctx;
-	printf("%s\t%s\t%s\t%s\t%s\n", e->time, e->user, e->file, e->sha256, e->outcome);
-	return 0;
-}
-
-struct log_ctx {
-	enum audit_log log;
-};
-
-static int log_txn(struct store_txn *t, void *vctx)
-{
-	struct log_ctx *l = vctx;
-	return audit_scan(t, l->log, print_audit, NULL);
-}
-
-static int cmd_log(struct cli *c, int argc, char **argv)
-{
-	struct log_ctx l = { AUDIT_SEND };
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "send") && strcmp(argv[1], "receive")))
-		return cli_usage_error("%s", _("log takes send or receive"));
-	if (argc == 2 && strcmp(argv[1], "receive") == 0)
-		l.log = AUDIT_RECV;
-	int rc = cli_open_app(c);
-	if (rc)
-		return rc;
-	printf("# time\tuser\tfile\tsha256\toutcome\n");
-	return cli_exit_for(store_read(c->app->st, log_txn, &l));
-}
-
 const struct cli_command cli_cmds_exchange[] = {
 	{ "send", cmd_send, "send ID...|--all [--pin-file F] [--yes]",
 	  N_("finalize (opinions: doctors only), sign when the settings\nask for it, queue and publish") },
@@ -486,7 +454,6 @@ const struct cli_command cli_cmds_exchange[] = {
 	  N_("imported results with reception numbers and errors") },
 	{ "envelope", cmd_envelope, "envelope FILE.xml",
 	  N_("decode an envelope: header, CSV items with labels, problems") },
-	{ "log", cmd_log, "log [send|receive]", N_("the send or receive log (evidence of transmission)") },
 	{ "verify", cmd_verify, "verify FILE.xml [--ca F] [--crl F]",
 	  N_("check an envelope's signature, digests and certificate chain") },
 	{ NULL, NULL, NULL, NULL },

@@ -49,6 +49,8 @@ struct import_ctx {
 	const char *preset;        /* quarantine reason decided before reading (too large) */
 	/* out */
 	char *quarantine;          /* reason, when the file goes to quarantine */
+	const char *qlog;          /* the reason without what was read from the file, for the
+				    * audit trail (NULL: quarantine has nothing from the file) */
 	char dest;                 /* DEST_* */
 	int already;               /* recorded by an earlier pass, not moved yet: move only */
 	unsigned looks;            /* truncated: how often this incomplete file has been seen */
@@ -169,7 +171,7 @@ static int mark_published(struct store_txn *t, const struct app *a, struct q_ent
 		}
 		rec_free(r);
 	}
-	return rc ? rc : audit_add(t, AUDIT_SEND, a->user, e->file_name, e->sha256, "published");
+	return rc ? rc : outbox_audit(t, a->user, AUDIT_SEND, e, "published");
 }
 
 /* The document's latest attempt that was not cancelled: the greatest creation time, and of
@@ -281,6 +283,20 @@ cleanup:
 	return rc;
 }
 
+/* The trail's entry for a result file: its name and SHA-256, the attempt's document when known. */
+static int log_result(struct store_txn *t, const struct import_ctx *c, const struct q_entry *e,
+		      const char *detail)
+{
+	struct audit_event ev = { .action = AUDIT_RESULT, .user = c->a->user, .file = c->name,
+				  .sha256 = c->sha, .detail = detail };
+	if (e && e->doc_id) {
+		ev.form = e->form;
+		ev.ids = &e->doc_id;
+		ev.nids = 1;
+	}
+	return audit_add(t, &ev);
+}
+
 static int import_txn(struct store_txn *t, void *vctx)
 {
 	struct import_ctx *c = vctx;
@@ -292,6 +308,7 @@ static int import_txn(struct store_txn *t, void *vctx)
 	free(c->quarantine);
 	free(c->summary);
 	c->quarantine = c->summary = NULL;
+	c->qlog = NULL;
 	c->already = 0;
 	c->looks = 0;
 	c->dest = DEST_ARCHIVE;
@@ -325,11 +342,12 @@ static int import_txn(struct store_txn *t, void *vctx)
 				c->dest = DEST_BACK;
 				/* the receive log says so once, not at every pass */
 				if (c->looks == 1)
-					rc = audit_add(t, AUDIT_RECV, c->a->user, c->name, c->sha,
-						       "incomplete (ends too early): put back");
+					rc = log_result(t, c, NULL,
+							"incomplete (ends too early): put back");
 				goto cleanup;
 			}
 			c->quarantine = dupf("malformed result: %s", perr.s);
+			c->qlog = "malformed result";
 			goto log;
 		}
 		/* whatever incomplete versions of it were seen are history now */
@@ -340,11 +358,13 @@ static int import_txn(struct store_txn *t, void *vctx)
 			goto cleanup;
 		if (prc) {
 			c->quarantine = dupf("malformed result: %s", perr.s ? perr.s : "");
+			c->qlog = "malformed result";
 			goto log;
 		}
 		if (!res.file_id || strcmp(res.file_id, c->name_id) != 0) {
 			c->quarantine = dupf("identifier in the file differs from its name: %s",
 					     res.file_id ? res.file_id : "(none)");
+			c->qlog = "identifier in the file differs from its name";
 			goto log;
 		}
 	}
@@ -357,6 +377,7 @@ static int import_txn(struct store_txn *t, void *vctx)
 		c->quarantine = dupf("medical institution code %s is not the one the attempt was "
 				     "sent with (%s)", res.clinic_code ? res.clinic_code : "(none)",
 				     clinic);
+		c->qlog = "medical institution code is not the one the attempt was sent with";
 		goto log;
 	}
 	/* a result already stored for this attempt: the bytes of a recorded file are recognised
@@ -406,6 +427,7 @@ static int import_txn(struct store_txn *t, void *vctx)
 		free(e.last_error);
 		e.last_error = dupf("terminal error file: %s", why);
 		c->quarantine = dupf(".err file from the terminal: %s", why);
+		c->qlog = ".err file from the terminal";
 		c->summary = dupf("%s: error file (%s)", e.file_name, why);
 		free(why);
 		if (!rc)
@@ -437,9 +459,10 @@ static int import_txn(struct store_txn *t, void *vctx)
 log:
 	if (c->quarantine)
 		c->dest = DEST_QUARANTINE;
-	rc = audit_add(t, AUDIT_RECV, c->a->user, c->name, c->sha,
-		       c->already ? "already recorded; moved now" :
-		       c->quarantine ? c->quarantine : c->summary ? c->summary : "imported");
+	rc = log_result(t, c, e.file_id ? &e : NULL,
+			c->already ? "already recorded; moved now" :
+			c->quarantine ? (c->qlog ? c->qlog : c->quarantine) :
+			c->summary ? c->summary : "imported");
 	if (!rc && c->quarantine && !c->already) {
 		uint64_t seq;
 		rc = store_seq_next(t, "quarantine", &seq);

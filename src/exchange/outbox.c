@@ -512,7 +512,7 @@ static int commit_txn(struct store_txn *t, void *vctx)
 			    (unsigned long long)r->id);
 	if (rc)
 		goto cleanup;
-	rc = audit_add(t, AUDIT_SEND, a->user, e.file_name, sha, "queued");
+	rc = outbox_audit(t, a->user, AUDIT_SEND, &e, "queued");
 cleanup:
 	q_entry_clear(&e);
 	sbuf_free(&name);
@@ -713,9 +713,19 @@ enum {
 	T_ABANDON,    /* ours, publishing, the outcome unknown: left for a later pass */
 };
 
-/* The document of e, when it is still queued, moves to status; the send log records outcome. */
+int outbox_audit(struct store_txn *t, const char *user, enum audit_action action,
+		 const struct q_entry *e, const char *detail)
+{
+	struct audit_event ev = { .action = action, .user = user, .form = e->form,
+				  .ids = &e->doc_id, .nids = 1, .file = e->file_name,
+				  .sha256 = e->sha256, .detail = detail };
+	return audit_add(t, &ev);
+}
+
+/* The document of e, when it is still queued, moves to status; the trail records the action
+ * with outcome. */
 static int leave_queued(struct store_txn *t, const struct app *a, const struct q_entry *e,
-			enum rec_status status, const char *outcome)
+			enum rec_status status, enum audit_action action, const char *outcome)
 {
 	struct record *r;
 	int rc = store_rec_get(t, e->doc_id, &r);
@@ -726,7 +736,7 @@ static int leave_queued(struct store_txn *t, const struct app *a, const struct q
 		rc = store_rec_update(t, r, r->revision, a->user);
 	}
 	rec_free(r);
-	return rc ? rc : audit_add(t, AUDIT_SEND, a->user, e->file_name, e->sha256, outcome);
+	return rc ? rc : outbox_audit(t, a->user, action, e, outcome);
 }
 
 struct trans_ctx {
@@ -873,7 +883,7 @@ static int trans_txn(struct store_txn *t, void *vctx)
 			e->claim_pid = 0;
 			set_str(&e->last_error, c->error);
 			c->ok = 1;
-			rc = audit_add(t, AUDIT_SEND, c->a->user, e->file_name, e->sha256, c->error);
+			rc = outbox_audit(t, c->a->user, AUDIT_SEND, e, c->error);
 		}
 		break;
 	case T_PUBLISHED:
@@ -883,7 +893,7 @@ static int trans_txn(struct store_txn *t, void *vctx)
 			e->claim_pid = 0;
 			set_str(&e->last_error, "");
 			c->ok = 1;
-			rc = leave_queued(t, c->a, e, ST_PUBLISHED, "published");
+			rc = leave_queued(t, c->a, e, ST_PUBLISHED, AUDIT_SEND, "published");
 		}
 		break;
 	case T_TAKEOVER:
@@ -1379,7 +1389,7 @@ static int cancel_txn(struct store_txn *t, void *vctx)
 	e.state = Q_CANCELLED;
 	rc = outbox_put(t, &e);
 	if (!rc)
-		rc = leave_queued(t, c->a, &e, ST_FINAL, "cancelled");
+		rc = leave_queued(t, c->a, &e, ST_FINAL, AUDIT_CANCEL, "cancelled");
 	if (!rc)
 		c->cancelled = 1;
 cleanup:

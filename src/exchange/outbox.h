@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 #include "app.h"
+#include "store/audit.h"
 
 enum q_state {
 	Q_QUEUED,      /* waiting to be published (after a failure: retrying with backoff) */
@@ -92,5 +93,9 @@ int outbox_get(struct store_txn *t, const char *file_id, struct q_entry *out);
 /* The same in a transaction of its own; *out cleared with q_entry_clear(). */
 int outbox_entry(struct app *a, const char *file_id, struct q_entry *out);
 int outbox_put(struct store_txn *t, const struct q_entry *e);
+/* Appends the trail's entry for an attempt (send, cancel, result): the document's form and id,
+ * the request file's name and SHA-256, and detail (iken's words, never text from a file). */
+int outbox_audit(struct store_txn *t, const char *user, enum audit_action action,
+		 const struct q_entry *e, const char *detail);
 
 #endif

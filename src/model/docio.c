@@ -2,6 +2,8 @@
 #include "model/docio.h"
 #include "model/charset.h"
 #include "model/csvrec.h"
+#include "exchange/envelope.h"
+#include "store/audit.h"
 #include "errcode.h"
 
 #include <stdio.h>
@@ -212,11 +214,15 @@ struct write_ctx {
 	struct docio_rows *rows;
 	const char *ok;   /* ok[i]: row i is written */
 	const char *user;
+	const char *sha256; /* of the file */
+	uint64_t *ids;      /* the records written, for the trail */
+	size_t nids;
 };
 
 static int write_rows(struct store_txn *t, void *vctx)
 {
 	struct write_ctx *c = vctx;
+	c->nids = 0; /* a retried transaction starts again */
 	for (size_t i = 0; i < c->rows->n; i++) {
 		if (!c->ok[i])
 			continue;
@@ -237,11 +243,18 @@ static int write_rows(struct store_txn *t, void *vctx)
 		} else {
 			rc = store_rec_insert(t, r, c->user);
 		}
+		c->ids[c->nids++] = r->id;
 		rec_free(r);
 		if (rc)
 			return rc;
 	}
-	return 0;
+	/* each record has its create or update entry; this one says they came from one file */
+	char rows[32];
+	snprintf(rows, sizeof(rows), "%zu rows", c->nids);
+	struct audit_event ev = { .action = AUDIT_IMPORT, .user = c->user, .form = c->f->id,
+				  .ids = c->ids, .nids = c->nids, .sha256 = c->sha256,
+				  .detail = rows };
+	return audit_add(t, &ev);
 }
 
 int docio_import(struct store *st, const struct formset *fs, const struct form *f, const char *buf,
@@ -266,9 +279,10 @@ int docio_import(struct store *st, const struct formset *fs, const struct form *
 			for (size_t j = 0; j < i; j++) {
 				if (strcmp(rec_val(rows.recs[j], f->key), rec_val(rows.recs[i], f->key)))
 					continue;
-				sbuf_printf(report, "line %zu: %s %s already appears on line %zu\n",
-					    rows.lines[i], f->key, rec_val(rows.recs[i], f->key),
-					    rows.lines[j]);
+				/* the key's value is personal (an insured number): the line
+				 * numbers say which rows */
+				sbuf_printf(report, "line %zu: the same %s as on line %zu\n",
+					    rows.lines[i], f->key, rows.lines[j]);
 				ps.nerrors++;
 			}
 		for (size_t k = 0; k < ps.n; k++) {
@@ -291,8 +305,12 @@ int docio_import(struct store *st, const struct formset *fs, const struct form *
 	if (res->invalid && !(flags & IMPORT_SKIP_INVALID))
 		rc = IKEN_EDATA;
 	else if (!(flags & IMPORT_CHECK_ONLY)) {
-		struct write_ctx wc = { f, &rows, ok, user };
+		char sha[65];
+		sha256_hex(buf, len, sha);
+		struct write_ctx wc = { f, &rows, ok, user, sha, NULL, 0 };
+		wc.ids = xmalloc((rows.n ? rows.n : 1) * sizeof(*wc.ids));
 		rc = store_write(st, write_rows, &wc);
+		free(wc.ids);
 		if (!rc)
 			res->imported = rows.n - res->invalid;
 	}
@@ -307,12 +325,19 @@ struct export_ctx {
 	const struct form *f;
 	int status;
 	struct sbuf *out;
+	uint64_t *ids;
+	size_t nids, cap;
 };
 
 static int export_one(const struct record *r, void *vctx)
 {
 	struct export_ctx *c = vctx;
 	docio_record_csv(c->f, r, 0, c->out);
+	if (c->nids == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->ids = xrealloc(c->ids, c->cap * sizeof(*c->ids));
+	}
+	c->ids[c->nids++] = r->id;
 	return 0;
 }
 
@@ -323,9 +348,20 @@ static int export_txn(struct store_txn *t, void *vctx)
 	return store_find_each(t, &q, export_one, c);
 }
 
-int docio_export(struct store *st, const struct form *f, int status, struct sbuf *out)
+int docio_export(struct store *st, const struct form *f, int status, const char *user,
+		 struct sbuf *out)
 {
-	struct export_ctx c = { f, status, out };
+	struct export_ctx c = { f, status, out, NULL, 0, 0 };
 	docio_header_csv(f, out);
-	return store_read(st, export_txn, &c);
+	int rc = store_read(st, export_txn, &c);
+	if (!rc) {
+		struct audit_event ev = { .action = AUDIT_EXPORT, .user = user, .form = f->id,
+					  .ids = c.ids, .nids = c.nids,
+					  .detail = status >= 0 ? rec_status_name(status) : NULL };
+		rc = audit_log(st, &ev);
+	}
+	if (rc)
+		sbuf_reset(out); /* nothing handed out without its entry in the trail */
+	free(c.ids);
+	return rc;
 }

@@ -40,14 +40,17 @@ struct import_result {
 enum { IMPORT_CHECK_ONLY = 1, IMPORT_SKIP_INVALID = 2 };
 /* Checks every row (derived fields left empty are computed first); prints each problem to
  * report as "line N: item no (label): message". Without IMPORT_SKIP_INVALID nothing is written
- * when any row fails (IKEN_EDATA); otherwise the valid rows are written in one transaction.
+ * when any row fails (IKEN_EDATA); otherwise the valid rows are written in one transaction,
+ * with the audit trail's import entry (form, ids, the file's SHA-256).
  * Documents become drafts; a master form's row replaces the record with the same key; the
  * single form's row replaces its one record. */
 int docio_import(struct store *st, const struct formset *fs, const struct form *f, const char *buf,
 		 size_t len, unsigned flags, const char *user, struct sbuf *report,
 		 struct import_result *res);
-/* Writes the export file (header + one row per record, ascending id) of form f; status -1 = all. */
-int docio_export(struct store *st, const struct form *f, int status, struct sbuf *out);
+/* Writes the export file (header + one row per record, ascending id) of form f; status -1 = all.
+ * The audit trail records user exporting those ids first: on failure out is empty. */
+int docio_export(struct store *st, const struct form *f, int status, const char *user,
+		 struct sbuf *out);
 
 /* Copies into r every field whose prefill names source ("settings", "user", "applicant",
  * "opinion") from the named field of src; "today" prefills take today_ymd when source is

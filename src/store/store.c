@@ -1,5 +1,6 @@
 #include "config.h"
 #include "store/store.h"
+#include "store/audit.h"
 #include "errcode.h"
 #include "util.h"
 
@@ -18,6 +19,7 @@
  *   records     id (u64 BE) -> rec_encode()
  *   idx_*       form \0 value \0 id (u64 BE) -> "" (idx_status: form \0 status-byte \0 id)
  *   queue ...   the modules' own key/value tables
+ *   audit       the audit trail (store/audit.c): seq (u64 BE) -> entry, "head" -> its end
  * A form's index keys sort together, ordered by value then id, so lookups are prefix or range
  * scans that never read records.
  */
@@ -47,12 +49,14 @@ enum table {
 	T_AUTOSAVE,
 	T_QUARANTINE,
 	T_MISC,
+	T_AUDIT,
 	T__COUNT
 };
 
 static const char *const table_names[T__COUNT] = {
 	"meta", "records", "idx_insured", "idx_kana", "idx_date", "idx_status",
 	"queue", "envelopes", "results", "sendlog", "recvlog", "autosave", "quarantine", "misc",
+	"audit",
 };
 
 enum spec_field { SF_INSURED, SF_KANA, SF_DATE, SF__COUNT };
@@ -71,6 +75,9 @@ struct store {
 	struct mem_spec *specs;
 	size_t nspecs;
 	int busy; /* a transaction of this handle is running */
+	store_rec_hook rec_hook; /* the audit trail's, called after every record write */
+	void *hook_ctx;
+	void (*hook_free)(void *ctx);
 };
 
 struct store_txn {
@@ -443,6 +450,8 @@ int store_rec_insert(struct store_txn *t, struct record *r, const char *user)
 	s.created = s.updated = (int64_t)iken_now();
 	s.created_by = s.updated_by = u;
 	rc = rec_put(t, &s);
+	if (!rc && t->st->rec_hook)
+		rc = t->st->rec_hook(t, NULL, &s, u, t->st->hook_ctx);
 	if (!rc) {
 		r->id = s.id;
 		r->revision = s.revision;
@@ -479,6 +488,8 @@ int store_rec_update(struct store_txn *t, struct record *r, uint32_t base_rev, c
 	rc = rec_keys(t, old, KEYS_ALL, 0);
 	if (!rc)
 		rc = rec_put(t, &s);
+	if (!rc && t->st->rec_hook)
+		rc = t->st->rec_hook(t, old, &s, u, t->st->hook_ctx);
 	if (rc)
 		goto cleanup;
 	r->revision = s.revision;
@@ -504,6 +515,8 @@ int store_rec_delete(struct store_txn *t, uint64_t id)
 		put_be64(key, id);
 		rc = t_del(t, T_RECORDS, key, 8);
 	}
+	if (!rc && t->st->rec_hook)
+		rc = t->st->rec_hook(t, old, NULL, "", t->st->hook_ctx);
 	rec_free(old);
 	return rc;
 }
@@ -774,6 +787,22 @@ int store_seq_next(struct store_txn *t, const char *name, uint64_t *out)
 cleanup:
 	sbuf_free(&key);
 	return rc;
+}
+
+/* --- the record hook --- */
+
+void store_set_rec_hook(struct store *st, store_rec_hook fn, void *ctx, void (*free_ctx)(void *))
+{
+	if (st->hook_free)
+		st->hook_free(st->hook_ctx);
+	st->rec_hook = fn;
+	st->hook_ctx = ctx;
+	st->hook_free = free_ctx;
+}
+
+void *store_rec_hook_ctx(struct store_txn *t)
+{
+	return t->st->hook_ctx;
 }
 
 /* --- index specs --- */
@@ -1099,9 +1128,15 @@ static int migrate_0_1(struct store_txn *t)
 	return t_put(t, T_META, "seq:record", 10, be, 8, 0);
 }
 
+/* v1 -> v2: the send and receive logs carried into the hash-chained audit trail. */
+static int migrate_1_2(struct store_txn *t)
+{
+	return audit_migrate_logs(t);
+}
+
 typedef int (*migration_fn)(struct store_txn *t);
 /* migrations[v] takes a store from version v to v+1. */
-static const migration_fn migrations[] = { migrate_0_1 };
+static const migration_fn migrations[] = { migrate_0_1, migrate_1_2 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
 
@@ -1226,6 +1261,8 @@ void store_close(struct store *st)
 		return;
 	if (st->env)
 		mdb_env_close(st->env);
+	if (st->hook_free)
+		st->hook_free(st->hook_ctx);
 	for (size_t i = 0; i < st->nspecs; i++) {
 		free(st->specs[i].form);
 		for (int j = 0; j < SF__COUNT; j++)

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include "model/record.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 struct store_txn;
@@ -62,6 +62,18 @@ int store_rec_insert(struct store_txn *t, struct record *r, const char *user);
 int store_rec_update(struct store_txn *t, struct record *r, uint32_t base_rev, const char *user);
 int store_rec_delete(struct store_txn *t, uint64_t id);
 
+/* Called inside the write transaction after every record insert, update and delete that
+ * succeeded: old is NULL for an insert, now NULL for a delete, user the one given to the write ("" for a delete).
+ * Its error fails the write (and so the transaction). The audit trail (store/audit.h) is the one
+ * user. */
+typedef int (*store_rec_hook)(struct store_txn *t, const struct record *old,
+			      const struct record *now, const char *user, void *ctx);
+/* Sets the hook; ctx is freed with free_ctx (when not NULL) once the hook is replaced or the
+ * store closed. */
+void store_set_rec_hook(struct store *st, store_rec_hook fn, void *ctx, void (*free_ctx)(void *));
+/* The hook's ctx (NULL when none is set), for the module that set it. */
+void *store_rec_hook_ctx(struct store_txn *t);
+
 struct store_query {
 	const char *form;      /* required */
 	int status;            /* -1 any, else enum rec_status */
@@ -81,8 +93,8 @@ int store_find_each(struct store_txn *t, const struct store_query *q,
 /* Number of records of a form with a status (-1: any), from the status index. */
 int store_count(struct store_txn *t, const char *form, int status, size_t *n);
 
-/* --- named tables: "queue", "envelopes", "results", "sendlog", "recvlog", "autosave",
- *     "quarantine", "misc". Unknown names give IKEN_ENOTFOUND; keys are 1..511 bytes (else
+/* --- named tables: "queue", "envelopes", "results", "sendlog", "recvlog" (empty since schema
+ *     2: the audit trail took them over), "autosave", "quarantine", "misc", "audit". Unknown names give IKEN_ENOTFOUND; keys are 1..511 bytes (else
  *     IKEN_ELIMIT). --- */
 int store_kv_put(struct store_txn *t, const char *table, const void *k, size_t kl,
 		 const void *v, size_t vl);

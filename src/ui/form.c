@@ -16,6 +16,7 @@
 #include "model/check.h"
 #include "model/docio.h"
 #include "model/docops.h"
+#include "store/audit.h"
 #include "errcode.h"
 #include "model/wareki.h"
 #include "i18n.h"
@@ -1291,7 +1292,8 @@ static int form_open(struct view *v, void *arg)
 	}
 	struct record *rec = NULL;
 	if (fa->id) {
-		int rc = store_get(ui->app->st, fa->id, &rec);
+		/* opening a document is a read the audit trail records */
+		int rc = audit_get_record(ui->app->st, fa->id, AUDIT_OPEN, ui->app->user, &rec);
 		if (rc) {
 			ui_message(ui, 1, _("cannot read record %llu: %s"),
 				   (unsigned long long)fa->id, iken_strerror(rc));
